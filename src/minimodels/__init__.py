@@ -1,0 +1,29 @@
+"""minimodels: the small, tested pieces the Pixels to Patches chapters build.
+
+Each module holds one concept and names the chapter that builds it:
+
+=================  ==========================================================
+module             what it holds
+=================  ==========================================================
+``data``           MNIST-5k (ships with the course), full-size loaders (ch. 01)
+``synthetic``      seeded images of simple shapes for controlled experiments
+``train``          seeding, ``fit`` / ``evaluate``, parameter counting
+``exercises``      the checks behind every exercise cell
+``book``           ``glue`` that also works outside the book (e.g. on Colab)
+=================  ==========================================================
+
+Symbol table, used with the same letters and casing in every module, chapter
+and einops pattern:
+
+====  ================================  ====  ===============================
+B     batch size                        P     patch size (side, in pixels)
+C     channels                          N     number of tokens
+H, W  height, width (pixels)            D     model (embedding) width
+K     kernel size (side)                h     attention heads
+====  ================================  ====  ===============================
+
+Images are ``(B, C, H, W)`` float tensors with values in [0, 1] unless a
+docstring says otherwise; labels are ``(B,)`` int64 tensors.
+"""
+
+__version__ = "0.1.0"

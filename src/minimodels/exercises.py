@@ -1,0 +1,113 @@
+"""Checks for the exercise cells: immediate, specific feedback.
+
+Every chapter's exercises follow one pattern (introduced in chapter 01):
+
+1. a code cell the student completes; the instructor's solution sits between
+   nbgrader-style ``### BEGIN SOLUTION`` / ``### END SOLUTION`` markers, and the
+   book shows that cell collapsed;
+2. the next cell calls one ``check_*`` function from this module with the
+   student's work. It prints a line starting with a check mark when the work
+   is right, and otherwise raises :class:`ExerciseError` saying what was
+   expected and what was got.
+
+Each ``check_*`` docstring states what it verifies (the instructor guide lists
+them). The helpers :func:`compare` and :func:`call` are public so chapters and
+instructors can write new checks in a few lines.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import torch
+
+__all__ = ["ExerciseError", "call", "compare", "passed", "check_mean_images"]
+
+
+class ExerciseError(AssertionError):
+    """The student's answer is not right yet; the message says how."""
+
+
+def passed(name: str, detail: str) -> None:
+    print(f"\N{CHECK MARK} {name}: {detail}")
+
+
+def call(fn: Callable, *args, name: str) -> Any:
+    """Call the student's ``fn``, turning a stub or a crash into clear feedback."""
+    try:
+        return fn(*args)
+    except NotImplementedError as err:
+        raise ExerciseError(
+            f"{name} is not written yet: replace `raise NotImplementedError` with your code."
+        ) from err
+    except Exception as err:  # the student's code crashed: say where, keep the traceback
+        raise ExerciseError(f"{name} raised {type(err).__name__}: {err}") from err
+
+
+def _fmt_shape(shape) -> str:
+    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def compare(
+    got: Any,
+    expected: torch.Tensor,
+    *,
+    name: str,
+    atol: float = 1e-5,
+    rtol: float = 1e-4,
+    hint: str = "",
+) -> None:
+    """Raise :class:`ExerciseError` unless ``got`` is a tensor close to ``expected``.
+
+    The message names the first thing that differs: the type, the shape, or
+    the largest error with its index and both values.
+    """
+    hint = f" Hint: {hint}" if hint else ""
+    if got is None:
+        raise ExerciseError(f"{name} returned None; expected a tensor. Did you forget `return`?{hint}")
+    if not isinstance(got, torch.Tensor):
+        raise ExerciseError(f"{name} returned a {type(got).__name__}; expected a torch.Tensor.{hint}")
+    if got.shape != expected.shape:
+        raise ExerciseError(
+            f"{name} returned shape {_fmt_shape(got.shape)}; expected {_fmt_shape(expected.shape)}.{hint}"
+        )
+    got_f, exp_f = got.detach().double().cpu(), expected.detach().double().cpu()
+    if not torch.allclose(got_f, exp_f, atol=atol, rtol=rtol, equal_nan=False):
+        err = (got_f - exp_f).abs().nan_to_num(float("inf"))
+        where = tuple(int(i) for i in torch.unravel_index(err.argmax(), err.shape))
+        raise ExerciseError(
+            f"{name} has the right shape but wrong values: at index {where} expected "
+            f"{exp_f[where].item():.6g}, got {got_f[where].item():.6g} (largest error "
+            f"{err.max().item():.3g}, tolerance {atol:g} + {rtol:g}*|expected|).{hint}"
+        )
+
+
+# --- Chapter 01: images as tensors ------------------------------------------
+
+
+def _mean_images_reference(images: torch.Tensor, labels: torch.Tensor, num_classes: int) -> torch.Tensor:
+    return torch.stack([images[labels == k, 0].mean(0) for k in range(num_classes)])
+
+
+def check_mean_images(mean_images: Callable, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Chapter 01, mean image per digit.
+
+    Verifies that ``mean_images(images, labels)`` returns a ``(10, H, W)``
+    tensor whose row ``k`` is the pixel-wise mean of the images labelled ``k``:
+    on the given MNIST images, and on a small random batch with a different
+    size (so a hard-coded 28 or 4,000 is caught). Returns the result on the
+    given images, for plotting.
+    """
+    g = torch.Generator().manual_seed(1)
+    small_labels = torch.arange(30) % 10
+    small = torch.rand(30, 1, 5, 7, generator=g)
+    for x, y, what in [(small, small_labels, "a random (30, 1, 5, 7) batch"), (images, labels, "MNIST")]:
+        got = call(mean_images, x, y, name="mean_images")
+        compare(
+            got,
+            _mean_images_reference(x, y, 10),
+            name=f"mean_images on {what}",
+            hint="select the images of one digit with a boolean mask, labels == k, then average over dim 0.",
+        )
+    passed("mean_images", "correct on a random batch and on MNIST.")
+    return got

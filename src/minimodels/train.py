@@ -1,0 +1,208 @@
+"""Training helpers every chapter uses: seeding, ``fit``, ``evaluate``, counting.
+
+Introduced in chapter 01. Deliberately small: one loop, AdamW, an optional
+linear warm-up and cosine decay (the schedule small-data ViTs need, chapter 07),
+and an optional batch ``augment`` function. Everything is seeded, so the same
+configuration gives the same numbers on the same machine.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import TensorDataset
+
+__all__ = [
+    "TrainConfig",
+    "History",
+    "seed_everything",
+    "default_device",
+    "fit",
+    "evaluate",
+    "predict",
+    "count_parameters",
+]
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (CPU and CUDA) so reruns repeat exactly."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+
+
+def default_device() -> torch.device:
+    """CUDA when a GPU is present (Colab), else the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
+    """Number of (trainable) scalars in ``model``."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+@dataclass
+class TrainConfig:
+    """How :func:`fit` trains. Every field has a default that suits MNIST-5k."""
+
+    epochs: int = 10  # passes over the training set
+    batch_size: int = 128  # images per optimiser step
+    lr: float = 1e-3  # peak learning rate of AdamW
+    weight_decay: float = 0.0  # AdamW's decoupled weight decay (Loshchilov & Hutter 2019)
+    warmup_epochs: float = 0.0  # linear warm-up from 0 to lr over this many epochs
+    schedule: str = "constant"  # after warm-up: "constant" or "cosine" decay to 0
+    label_smoothing: float = 0.0  # passed to cross-entropy
+    seed: int = 0  # seeds shuffling, augmentation and dropout
+
+    def __post_init__(self):
+        if self.schedule not in ("constant", "cosine"):
+            raise ValueError(f"schedule must be 'constant' or 'cosine', got {self.schedule!r}")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ValueError(
+                f"epochs and batch_size must be at least 1, got {self.epochs} and {self.batch_size}"
+            )
+
+
+@dataclass
+class History:
+    """Per-epoch measurements from :func:`fit` (test lists stay empty without test data)."""
+
+    train_loss: list[float] = field(default_factory=list)
+    train_acc: list[float] = field(default_factory=list)
+    test_loss: list[float] = field(default_factory=list)
+    test_acc: list[float] = field(default_factory=list)
+    seconds: float = 0.0  # wall-clock time spent training (evaluation excluded)
+
+
+def _tensors(data) -> tuple[torch.Tensor, torch.Tensor]:
+    """(images, labels) from a TensorDataset or a pair of tensors."""
+    if isinstance(data, TensorDataset):
+        data = data.tensors
+    if not isinstance(data, (tuple, list)) or len(data) < 2:
+        raise TypeError(
+            f"expected a TensorDataset or an (images, labels) pair, got {type(data).__name__}"
+        )
+    x, y = data[0], data[1]
+    if x.shape[0] != y.shape[0]:
+        raise ValueError(f"images and labels differ in length: {x.shape[0]} vs {y.shape[0]}")
+    return x, y
+
+
+def _progress(total: int, enabled: bool, desc: str):
+    """A tqdm.auto bar: a widget in Jupyter with ipywidgets, text otherwise.
+
+    Text bars go to stdout so the built book shows them as ordinary output.
+    """
+    from tqdm import TqdmWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TqdmWarning)  # "IProgress not found": text bar is fine
+        from tqdm.auto import tqdm
+    return tqdm(total=total, desc=desc, disable=not enabled, file=sys.stdout, leave=True)
+
+
+def _lr_factor(step: int, steps_per_epoch: int, config: TrainConfig) -> float:
+    """Learning-rate multiplier at optimiser step ``step`` (0-based)."""
+    warmup = config.warmup_epochs * steps_per_epoch
+    total = config.epochs * steps_per_epoch
+    if step < warmup:
+        return (step + 1) / warmup
+    if config.schedule == "cosine":
+        progress = (step - warmup) / max(1.0, total - warmup)
+        return 0.5 * (1 + math.cos(math.pi * progress))
+    return 1.0
+
+
+@torch.no_grad()
+def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
+    """Logits ``(B, classes)`` for ``images``, in eval mode, on the model's device."""
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    outs = [model(images[i : i + batch_size].to(device)).cpu() for i in range(0, len(images), batch_size)]
+    model.train(was_training)
+    return torch.cat(outs)
+
+
+def evaluate(model: nn.Module, data, batch_size: int = 512) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of ``model`` on ``data``."""
+    x, y = _tensors(data)
+    logits = predict(model, x, batch_size)
+    loss = F.cross_entropy(logits, y).item()
+    acc = (logits.argmax(1) == y).float().mean().item()
+    return loss, acc
+
+
+def fit(
+    model: nn.Module,
+    train,
+    test=None,
+    config: TrainConfig | None = None,
+    *,
+    augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    device: torch.device | str | None = None,
+    progress: bool = True,
+) -> History:
+    """Train ``model`` with AdamW and cross-entropy; return its :class:`History`.
+
+    ``train`` and ``test`` are TensorDatasets (or ``(images, labels)`` pairs);
+    only their first two tensors are used. ``augment`` maps a batch of images
+    to a batch of the same shape and runs on training batches only. The model
+    is left on ``device`` (default :func:`default_device`) in eval mode.
+    """
+    config = config or TrainConfig()
+    device = torch.device(device) if device is not None else default_device()
+    x_train, y_train = _tensors(train)
+    n = x_train.shape[0]
+    steps_per_epoch = math.ceil(n / config.batch_size)
+
+    model.to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: _lr_factor(step, steps_per_epoch, config)
+    )
+    shuffle = torch.Generator().manual_seed(config.seed)
+    torch.manual_seed(config.seed)  # augmentation and dropout draw from the global generator
+    history = History()
+
+    bar = _progress(config.epochs, progress, desc=type(model).__name__)
+    for _ in range(config.epochs):
+        model.train()
+        start = time.perf_counter()
+        total_loss, correct = 0.0, 0
+        for idx in torch.randperm(n, generator=shuffle).split(config.batch_size):
+            xb, yb = x_train[idx].to(device), y_train[idx].to(device)
+            if augment is not None:
+                xb = augment(xb)
+            logits = model(xb)
+            loss = F.cross_entropy(logits, yb, label_smoothing=config.label_smoothing)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            total_loss += loss.item() * len(idx)
+            correct += (logits.argmax(1) == yb).sum().item()
+        history.seconds += time.perf_counter() - start
+        history.train_loss.append(total_loss / n)
+        history.train_acc.append(correct / n)
+        postfix = {"loss": f"{history.train_loss[-1]:.3f}", "acc": f"{history.train_acc[-1]:.3f}"}
+        if test is not None:
+            test_loss, test_acc = evaluate(model, test)
+            history.test_loss.append(test_loss)
+            history.test_acc.append(test_acc)
+            postfix["test_acc"] = f"{test_acc:.3f}"
+        bar.set_postfix(postfix, refresh=False)
+        bar.update()
+    bar.close()
+    model.eval()
+    return history
