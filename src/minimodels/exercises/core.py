@@ -1,4 +1,4 @@
-"""Checks for the exercise cells: immediate, specific feedback.
+"""The machinery behind every exercise check: clear feedback in a few lines.
 
 Every chapter's exercises follow one pattern (introduced in chapter 01):
 
@@ -11,8 +11,9 @@ Every chapter's exercises follow one pattern (introduced in chapter 01):
    expected and what was got.
 
 Each ``check_*`` docstring states what it verifies (the instructor guide lists
-them). The helpers :func:`compare` and :func:`call` are public so chapters and
-instructors can write new checks in a few lines.
+them). The checks of chapter NN live in ``chNN.py`` beside this file, built on
+:func:`call`, :func:`compare` and :func:`passed`, which instructors can use to
+write new checks in a few lines.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any, Callable
 
 import torch
 
-__all__ = ["ExerciseError", "call", "compare", "passed", "check_mean_images"]
+__all__ = ["ExerciseError", "call", "compare", "passed"]
 
 
 class ExerciseError(AssertionError):
@@ -80,34 +81,3 @@ def compare(
             f"{exp_f[where].item():.6g}, got {got_f[where].item():.6g} (largest error "
             f"{err.max().item():.3g}, tolerance {atol:g} + {rtol:g}*|expected|).{hint}"
         )
-
-
-# --- Chapter 01: images as tensors ------------------------------------------
-
-
-def _mean_images_reference(images: torch.Tensor, labels: torch.Tensor, num_classes: int) -> torch.Tensor:
-    return torch.stack([images[labels == k, 0].mean(0) for k in range(num_classes)])
-
-
-def check_mean_images(mean_images: Callable, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Chapter 01, mean image per digit.
-
-    Verifies that ``mean_images(images, labels)`` returns a ``(10, H, W)``
-    tensor whose row ``k`` is the pixel-wise mean of the images labelled ``k``:
-    on the given MNIST images, and on a small random batch with a different
-    size (so a hard-coded 28 or 4,000 is caught). Returns the result on the
-    given images, for plotting.
-    """
-    g = torch.Generator().manual_seed(1)
-    small_labels = torch.arange(30) % 10
-    small = torch.rand(30, 1, 5, 7, generator=g)
-    for x, y, what in [(small, small_labels, "a random (30, 1, 5, 7) batch"), (images, labels, "MNIST")]:
-        got = call(mean_images, x, y, name="mean_images")
-        compare(
-            got,
-            _mean_images_reference(x, y, 10),
-            name=f"mean_images on {what}",
-            hint="select the images of one digit with a boolean mask, labels == k, then average over dim 0.",
-        )
-    passed("mean_images", "correct on a random batch and on MNIST.")
-    return got

@@ -1,0 +1,97 @@
+"""SmallCNN: a compact convolutional network built from our own layers. Built in chapter 04.
+
+The architecture is the classic recipe (LeCun et al. 1998; He et al. 2016 for
+batch norm and the global-pooling head), shrunk for 28 x 28 images:
+
+    stage 1:     [Conv2d(K, padding K//2) -> BatchNorm -> ReLU] x convs_per_stage
+    stage 2..S:  2x2 max pooling, then the same
+    head:        global average pooling -> Linear(widths[-1], classes)
+
+Each stage halves H and W and (usually) doubles the channels: features grow
+more abstract and cover a larger part of the image (chapter 03 computes how
+large). The global-pooling head makes the prediction blind to *where* in the
+final feature map a feature fired, which matters for the translation chapter.
+
+``features(x)`` returns every stage's output, for plots.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .conv import Conv2d
+from .pooling import AvgPool2d, GlobalAvgPool, MaxPool2d
+
+__all__ = ["SmallCNN"]
+
+
+class SmallCNN(nn.Module):
+    """A configurable CNN for small images; every argument is keyword-only.
+
+    in_channels: channels of the input images (1 for MNIST, 3 for CIFAR-10).
+    num_classes: outputs of the final linear layer.
+    widths: channels of each stage; ``len(widths)`` stages, pooling between them.
+    convs_per_stage: convolutions in each stage (depth = stages x this).
+    kernel_size: side K of every kernel (odd, so "same" padding keeps H and W).
+    pool: "max" or "avg", the 2x2 stride-2 downsampling between stages.
+    padding_mode: "zeros" or "circular" padding in every convolution.
+    batch_norm: BatchNorm2d after each convolution (Ioffe & Szegedy 2015).
+    """
+
+    def __init__(
+        self,
+        *,
+        in_channels: int = 1,
+        num_classes: int = 10,
+        widths: tuple[int, ...] = (32, 64, 128),
+        convs_per_stage: int = 1,
+        kernel_size: int = 3,
+        pool: str = "max",
+        padding_mode: str = "zeros",
+        batch_norm: bool = True,
+    ):
+        super().__init__()
+        if kernel_size % 2 != 1:
+            raise ValueError(f"kernel_size must be odd (for 'same' padding), got {kernel_size}")
+        if pool not in ("max", "avg"):
+            raise ValueError(f"pool must be 'max' or 'avg', got {pool!r}")
+        if not widths or convs_per_stage < 1:
+            raise ValueError(f"need at least one stage and one conv per stage, got widths={widths}, convs_per_stage={convs_per_stage}")
+        self.in_channels = in_channels
+        self.stages = nn.ModuleList()
+        c = in_channels
+        for i, width in enumerate(widths):
+            layers: list[nn.Module] = []
+            if i > 0:  # downsample on entry, so stage i's output is a full-resolution map of that stage
+                layers.append(MaxPool2d(2) if pool == "max" else AvgPool2d(2))
+            for _ in range(convs_per_stage):
+                layers.append(Conv2d(c, width, kernel_size, padding=kernel_size // 2, padding_mode=padding_mode, bias=not batch_norm))
+                if batch_norm:
+                    layers.append(nn.BatchNorm2d(width))
+                layers.append(nn.ReLU())
+                c = width
+            self.stages.append(nn.Sequential(*layers))
+        self.pool = GlobalAvgPool()
+        self.head = nn.Linear(c, num_classes)
+
+    def _check(self, x: torch.Tensor) -> None:
+        if x.ndim != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(f"SmallCNN expects images of shape (B, {self.in_channels}, H, W), got shape {tuple(x.shape)}")
+
+    def features(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Every intermediate: ``stage1`` .. ``stageS`` (B, C, H, W), ``pooled`` (B, C), ``logits``."""
+        self._check(x)
+        out = {}
+        for i, stage in enumerate(self.stages, start=1):
+            x = stage(x)
+            out[f"stage{i}"] = x
+        out["pooled"] = self.pool(x)
+        out["logits"] = self.head(out["pooled"])
+        return out
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self._check(x)
+        for stage in self.stages:
+            x = stage(x)
+        return self.head(self.pool(x))  # (B, classes)

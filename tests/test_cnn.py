@@ -1,0 +1,63 @@
+import pytest
+import torch
+from torch import nn
+
+from minimodels.cnn import SmallCNN
+from minimodels.conv import Conv2d
+from minimodels.pooling import MaxPool2d
+
+
+def test_shapes_and_intermediates():
+    model = SmallCNN(widths=(8, 16, 32), convs_per_stage=2).eval()
+    x = torch.randn(5, 1, 28, 28)
+    feats = model.features(x)
+    assert [tuple(feats[f"stage{i}"].shape) for i in (1, 2, 3)] == [(5, 8, 28, 28), (5, 16, 14, 14), (5, 32, 7, 7)]
+    assert feats["pooled"].shape == (5, 32) and feats["logits"].shape == (5, 10)
+    torch.testing.assert_close(model(x), feats["logits"])
+    # built from our own layers
+    assert sum(isinstance(m, Conv2d) for m in model.modules()) == 6
+    assert sum(isinstance(m, MaxPool2d) for m in model.modules()) == 2
+    assert not any(isinstance(m, (nn.Conv2d, nn.MaxPool2d)) for m in model.modules())
+
+
+def test_matches_the_same_network_built_from_torch_layers():
+    """Copy the weights into an nn.Conv2d / nn.MaxPool2d twin: same logits and gradients."""
+    torch.manual_seed(0)
+    ours = SmallCNN(widths=(4, 8), convs_per_stage=1, in_channels=3, num_classes=5).eval()
+    layers = []
+    for stage in ours.stages:
+        for m in stage:
+            if isinstance(m, Conv2d):
+                ref = nn.Conv2d(m.in_channels, m.out_channels, m.kernel_size, padding=m.padding, bias=m.bias is not None)
+                ref.load_state_dict(m.state_dict())
+                layers.append(ref)
+            elif isinstance(m, MaxPool2d):
+                layers.append(nn.MaxPool2d(2))
+            else:
+                layers.append(m)
+    twin = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), ours.head).eval()
+    x = torch.randn(3, 3, 16, 16, requires_grad=True)
+    torch.testing.assert_close(ours(x), twin(x))
+    g_ours = torch.autograd.grad(ours(x).sum(), x)[0]
+    g_twin = torch.autograd.grad(twin(x).sum(), x)[0]
+    torch.testing.assert_close(g_ours, g_twin)
+
+
+def test_circular_padding_and_avg_pool_options():
+    model = SmallCNN(widths=(4, 8), padding_mode="circular", pool="avg", batch_norm=False).eval()
+    x = torch.randn(2, 1, 12, 12)
+    # stride-1 circular stage 1 is exactly shift-equivariant
+    torch.testing.assert_close(model.features(torch.roll(x, (3, 1), (2, 3)))["stage1"], torch.roll(model.features(x)["stage1"], (3, 1), (2, 3)))
+    # a shift by the total stride (2) leaves the prediction unchanged: invariance from global pooling
+    torch.testing.assert_close(model(torch.roll(x, (2, 4), (2, 3))), model(x))
+
+
+def test_bad_input_and_config_are_explained():
+    with pytest.raises(ValueError, match=r"SmallCNN expects images of shape \(B, 1, H, W\), got shape \(2, 3, 28, 28\)"):
+        SmallCNN()(torch.zeros(2, 3, 28, 28))
+    with pytest.raises(ValueError, match=r"got shape \(28, 28\)"):
+        SmallCNN()(torch.zeros(28, 28))
+    with pytest.raises(ValueError, match="kernel_size must be odd"):
+        SmallCNN(kernel_size=4)
+    with pytest.raises(ValueError, match="pool must be 'max' or 'avg', got 'min'"):
+        SmallCNN(pool="min")
