@@ -53,6 +53,7 @@ def test_first_cell_installs_minimodels_on_colab_only(root, config):
             f"{path.name}: the first cell must be the Colab set-up cell for "
             f"{config['repository']['url']} (minimodels.book.colab_cell_source)"
         )
+        assert "remove-cell" in first.metadata.get("tags", []), f"{path.name}: tag the Colab cell remove-cell"
 
 
 def test_colab_cell_does_nothing_outside_colab(monkeypatch):

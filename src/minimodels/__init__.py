@@ -2,15 +2,23 @@
 
 Each module holds one concept and names the chapter that builds it:
 
-=================  ==========================================================
-module             what it holds
-=================  ==========================================================
-``data``           MNIST-5k (ships with the course), full-size loaders (ch. 01)
-``synthetic``      seeded images of simple shapes for controlled experiments
-``train``          seeding, ``fit`` / ``evaluate``, parameter counting
-``exercises``      the checks behind every exercise cell
-``book``           ``glue`` that also works outside the book (e.g. on Colab)
-=================  ==========================================================
+===================  ========================================================
+module               what it holds
+===================  ========================================================
+``data``             MNIST-5k (ships with the course), full-size loaders (ch. 01)
+``synthetic``        seeded images of simple shapes for controlled experiments
+``train``            seeding, ``fit`` / ``evaluate``, parameter counting (ch. 01)
+``conv``             ``conv2d_loops``, ``conv2d_unfold``, ``Conv2d`` (ch. 02)
+``pooling``          max / average / global pooling (ch. 03)
+``receptive_field``  analytic and effective receptive fields (ch. 03)
+``cnn``              ``SmallCNN`` (ch. 04)
+``recipes``          named model + training presets shared by chapters
+``summary``          layer-by-layer shape and parameter tables (ch. 04)
+``timing``           robust timing for speed ratios (ch. 02, ``benchmarks/``)
+``exercises``        the checks behind every exercise cell
+``book``             ``glue`` that also works outside the book (e.g. on Colab)
+===================  ========================================================
+
 
 Symbol table, used with the same letters and casing in every module, chapter
 and einops pattern:

@@ -19,11 +19,12 @@ def on_colab() -> bool:
     return "google.colab" in sys.modules
 
 
-def glue(name: str, value: Any, display: bool = False) -> Any:
+def glue(name: str, value: Any, display: bool = False) -> None:
     """Store ``value`` under ``name`` for ``{glue:text}`` roles in the prose.
 
     Without myst-nb (on Colab, say) the value is printed with its name, so the
-    reader still sees every number the text refers to. Returns ``value``.
+    reader still sees every number the text refers to. Returns nothing, so a
+    cell ending in ``glue(...)`` shows no stray output.
     """
     try:
         from myst_nb import glue as myst_glue
@@ -31,7 +32,6 @@ def glue(name: str, value: Any, display: bool = False) -> Any:
         print(f"{name} = {value!r}")
     else:
         myst_glue(name, value, display=display)
-    return value
 
 
 # The first cell of every chapter. The address is the `repository.url` of

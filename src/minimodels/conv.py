@@ -29,7 +29,7 @@ from torch import nn
 __all__ = ["conv_output_size", "pad2d", "conv2d_loops", "conv2d_unfold", "Conv2d", "PADDING_MODES"]
 
 PADDING_MODES = ("zeros", "circular")
-_COLUMN_BYTES = 4 * 2**20  # im2col slice size: about what a core's L2 cache holds
+_COLUMN_BYTES = 2 * 2**20  # im2col slice size: what a core's L2 cache holds, about
 
 
 def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int = 0) -> int:
@@ -146,12 +146,13 @@ def conv2d_unfold(x, weight, bias=None, stride=1, padding=0, padding_mode="zeros
     # and multiply them a few images at a time: the same product, in slices.
     per_image = C * K_h * K_w * H_out * W_out * x.element_size()
     images_per_slice = max(1, _COLUMN_BYTES // per_image)
-    out = torch.cat(
-        [
-            kernels @ rearrange(part, "b c h w u v -> b (c u v) (h w)")  # (b, C_out, H_out*W_out)
-            for part in windows.split(images_per_slice)
-        ]
-    )
+    slices = []
+    for part in windows.split(images_per_slice):
+        columns = rearrange(part, "b c h w u v -> b (c u v) (h w)")  # (b, C*K*K, H_out*W_out): the copy
+        # An explicit batched product: `kernels @ columns` lets torch.matmul fold the
+        # batch into one large product, which costs extra copies when grads are tracked.
+        slices.append(torch.bmm(kernels.expand(len(part), -1, -1), columns))  # (b, C_out, H_out*W_out)
+    out = torch.cat(slices)
     if bias is not None:
         out = out + bias.view(1, C_out, 1)
     return rearrange(out, "b o (h w) -> b o h w", h=H_out, w=W_out)

@@ -2,8 +2,9 @@
 
 Pooling summarises each K x K window of every channel by one number: its
 maximum or its mean. Like convolution it slides a window, so it reuses the
-same im2col idea (:func:`torch.nn.functional.unfold`), but each channel is
-pooled on its own and nothing is learned.
+same windows (``Tensor.unfold``), but each channel is
+pooled on its own and nothing is learned. The output size follows the same
+formula as convolution (:func:`minimodels.conv.conv_output_size`).
 
 With a stride S > 1 pooling *downsamples*: the output keeps one value per S x S
 block. Chapter 03 measures how this breaks exact shift equivariance
@@ -14,17 +15,15 @@ chapter 10.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
-from einops import rearrange
 from torch import nn
 
-from .conv import conv_output_size, pad2d
+from .conv import pad2d
 
 __all__ = ["max_pool2d", "avg_pool2d", "MaxPool2d", "AvgPool2d", "GlobalAvgPool"]
 
 
 def _windows(x: torch.Tensor, kernel_size: int, stride: int | None, padding: int, fill: float, name: str):
-    """Every K x K window of every channel: ``(B, C, K*K, H_out*W_out)``, and H_out, W_out."""
+    """Every K x K window of every channel, as a view ``(B, C, H_out, W_out, K, K)``."""
     if x.ndim != 4:
         raise ValueError(f"{name} expects input of shape (B, C, H, W), got {x.ndim}-D input of shape {tuple(x.shape)}")
     stride = kernel_size if stride is None else stride
@@ -39,11 +38,11 @@ def _windows(x: torch.Tensor, kernel_size: int, stride: int | None, padding: int
             f"{name}: kernel {kernel_size}x{kernel_size} is larger than the padded input "
             f"{H + 2 * padding}x{W + 2 * padding} (input {H}x{W}, padding {padding})"
         )
-    H_out = conv_output_size(H, kernel_size, stride, padding)
-    W_out = conv_output_size(W, kernel_size, stride, padding)
     x = pad2d(x, padding, "zeros", value=fill)
-    cols = F.unfold(x, kernel_size, stride=stride)  # (B, C*K*K, H_out*W_out)
-    return rearrange(cols, "b (c kk) l -> b c kk l", c=C), H_out, W_out
+    # Tensor.unfold gives the windows as a strided view: no copy. (Copying them
+    # out with F.unfold, as im2col does for convolution, gains nothing here:
+    # each window is reduced on its own, with no matrix product to feed.)
+    return x.unfold(2, kernel_size, stride).unfold(3, kernel_size, stride)
 
 
 def max_pool2d(x: torch.Tensor, kernel_size: int, stride: int | None = None, padding: int = 0) -> torch.Tensor:
@@ -51,8 +50,8 @@ def max_pool2d(x: torch.Tensor, kernel_size: int, stride: int | None = None, pad
 
     Padding is -inf, so it never wins the maximum (as in ``F.max_pool2d``).
     """
-    windows, H_out, W_out = _windows(x, kernel_size, stride, padding, float("-inf"), "max_pool2d")
-    return rearrange(windows.amax(dim=2), "b c (h w) -> b c h w", h=H_out, w=W_out)
+    windows = _windows(x, kernel_size, stride, padding, float("-inf"), "max_pool2d")
+    return windows.amax(dim=(-2, -1))  # (B, C, H_out, W_out)
 
 
 def avg_pool2d(x: torch.Tensor, kernel_size: int, stride: int | None = None, padding: int = 0) -> torch.Tensor:
@@ -60,8 +59,8 @@ def avg_pool2d(x: torch.Tensor, kernel_size: int, stride: int | None = None, pad
 
     Padding counts as zeros in the mean (``count_include_pad=True``, torch's default).
     """
-    windows, H_out, W_out = _windows(x, kernel_size, stride, padding, 0.0, "avg_pool2d")
-    return rearrange(windows.mean(dim=2), "b c (h w) -> b c h w", h=H_out, w=W_out)
+    windows = _windows(x, kernel_size, stride, padding, 0.0, "avg_pool2d")
+    return windows.mean(dim=(-2, -1))  # (B, C, H_out, W_out)
 
 
 class MaxPool2d(nn.Module):

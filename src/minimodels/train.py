@@ -8,6 +8,7 @@ configuration gives the same numbers on the same machine.
 
 from __future__ import annotations
 
+import io
 import math
 import random
 import sys
@@ -98,17 +99,49 @@ def _tensors(data) -> tuple[torch.Tensor, torch.Tensor]:
     return x, y
 
 
-def _progress(total: int, enabled: bool, desc: str):
-    """A tqdm.auto bar: a widget in Jupyter with ipywidgets, text otherwise.
+class _FinalLineBar:
+    """A tqdm bar that draws nothing while running and prints its final line on close.
 
-    Text bars go to stdout so the built book shows them as ordinary output.
+    For output that is not a live display (the book build, nbval, CI logs):
+    there, every redraw of a text bar would become a line of its own.
+    """
+
+    def __init__(self, tqdm_cls, **kwargs):
+        self._bar = tqdm_cls(file=io.StringIO(), **kwargs)
+
+    def set_postfix(self, *args, **kwargs):
+        self._bar.set_postfix(*args, **kwargs)
+
+    def update(self, n: int = 1):
+        self._bar.update(n)
+
+    def close(self):
+        print(self._bar, flush=True)  # tqdm's str() is its formatted meter
+        self._bar.close()
+
+
+def _progress(total: int, enabled: bool, desc: str):
+    """A progress bar over epochs, chosen for where the output goes.
+
+    A widget in Jupyter and on Colab (tqdm.auto, when ipywidgets is installed);
+    a live text bar in a terminal; elsewhere (the built book, tests) a single
+    final line with the last epoch's numbers.
     """
     from tqdm import TqdmWarning
 
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", TqdmWarning)  # "IProgress not found": text bar is fine
+        warnings.simplefilter("ignore", TqdmWarning)  # "IProgress not found": handled below
         from tqdm.auto import tqdm
-    return tqdm(total=total, desc=desc, disable=not enabled, file=sys.stdout, leave=True)
+        from tqdm.notebook import tqdm as notebook_tqdm
+    from tqdm.std import tqdm as text_tqdm
+
+    if not enabled:
+        return text_tqdm(total=total, disable=True)
+    if issubclass(tqdm, notebook_tqdm):  # in Jupyter with ipywidgets: a widget
+        return tqdm(total=total, desc=desc)
+    if sys.stderr.isatty():
+        return text_tqdm(total=total, desc=desc)
+    return _FinalLineBar(text_tqdm, total=total, desc=desc, ncols=100, ascii=False)
 
 
 def _lr_factor(step: int, steps_per_epoch: int, config: TrainConfig) -> float:
