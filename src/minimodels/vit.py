@@ -1,0 +1,143 @@
+"""ViT: a Vision Transformer built from our own pieces. Built in chapter 07.
+
+The model of Dosovitskiy et al. (2021, sec. 3.1, eqs. 1-4), sized for 28 x 28
+images:
+
+1. :class:`~minimodels.patches.PatchEmbedding` cuts the image into ``P x P``
+   patches and maps each linearly to a ``D``-dimensional token (eq. 1);
+2. a learned class token is prepended (``pool="cls"``) and position embeddings
+   are added: learned, fixed 2-D sine-cosine, or none;
+3. ``depth`` pre-norm Transformer blocks (eqs. 2-3), each
+   ``x + MHA(LN(x))`` then ``x + MLP(LN(x))`` with a GELU MLP;
+4. a final LayerNorm and a linear head on the class token, or on the mean of
+   the patch tokens (``pool="mean"``, as in Beyer et al. 2022) (eq. 4).
+
+With ``pool="cls"`` and learned positions the parameters map one to one onto
+``torchvision.models.VisionTransformer`` (tests/test_vit.py copies them across
+and compares logits). ``features(x)`` returns the tokens after every block and
+each block's attention weights, for plots.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .attention import MultiHeadAttention
+from .patches import PatchEmbedding, sincos_position_embedding
+
+__all__ = ["ViT", "TransformerBlock"]
+
+POOLS = ("cls", "mean")
+POSITIONS = ("learned", "sincos", "none")
+
+
+class TransformerBlock(nn.Module):
+    """Pre-norm Transformer encoder block on ``(B, N, D)`` tokens (ViT eqs. 2-3)."""
+
+    def __init__(self, dim: int, heads: int, mlp_dim: int, dropout: float = 0.0):
+        super().__init__()
+        # eps=1e-6 as in ViT and torchvision's VisionTransformer.
+        self.norm1 = nn.LayerNorm(dim, eps=1e-6)
+        self.attn = MultiHeadAttention(dim, heads)
+        self.norm2 = nn.LayerNorm(dim, eps=1e-6)
+        self.mlp = nn.Sequential(nn.Linear(dim, mlp_dim), nn.GELU(), nn.Dropout(dropout), nn.Linear(mlp_dim, dim), nn.Dropout(dropout))
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.dropout(self.attn(self.norm1(x)))  # every token mixes with every other
+        return x + self.mlp(self.norm2(x))  # each token on its own
+
+
+class ViT(nn.Module):
+    """A Vision Transformer for small images; every argument is keyword-only.
+
+    image_size: side of the (square) input images, divisible by patch_size.
+    patch_size: side P of each patch; N = (image_size / P)^2 tokens.
+    in_channels, num_classes: input channels and outputs.
+    dim: token width D; depth: Transformer blocks; heads: h (divides D).
+    mlp_dim: hidden width of each block's MLP (ViT uses 4 D).
+    pool: "cls" (a learned class token, as ViT) or "mean" (average of the patch tokens).
+    pos_embedding: "learned" (ViT), "sincos" (fixed 2-D) or "none".
+    dropout: dropout after attention and inside the MLP.
+    """
+
+    def __init__(
+        self,
+        *,
+        image_size: int = 28,
+        patch_size: int = 4,
+        in_channels: int = 1,
+        num_classes: int = 10,
+        dim: int = 64,
+        depth: int = 4,
+        heads: int = 4,
+        mlp_dim: int = 128,
+        pool: str = "cls",
+        pos_embedding: str = "learned",
+        dropout: float = 0.0,
+    ):
+        super().__init__()
+        if image_size % patch_size:
+            raise ValueError(f"image_size {image_size} is not divisible by patch_size {patch_size}")
+        if pool not in POOLS:
+            raise ValueError(f"pool must be one of {POOLS}, got {pool!r}")
+        if pos_embedding not in POSITIONS:
+            raise ValueError(f"pos_embedding must be one of {POSITIONS}, got {pos_embedding!r}")
+        self.image_size, self.patch_size, self.in_channels = image_size, patch_size, in_channels
+        self.pool, self.pos_kind = pool, pos_embedding
+        grid = image_size // patch_size
+        self.num_patches = grid * grid
+        self.patch_embed = PatchEmbedding(patch_size, in_channels, dim)
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, dim)) if pool == "cls" else None
+        n_tokens = self.num_patches + (pool == "cls")
+        if pos_embedding == "learned":
+            # Small random init, as torchvision (std 0.02).
+            self.pos_embedding = nn.Parameter(torch.randn(1, n_tokens, dim) * 0.02)
+        elif pos_embedding == "sincos":
+            table = sincos_position_embedding(grid, grid, dim)
+            if pool == "cls":  # the class token has no position: a row of zeros
+                table = torch.cat([torch.zeros(1, dim), table])
+            self.register_buffer("pos_embedding", table.unsqueeze(0), persistent=False)
+        else:
+            self.pos_embedding = None
+        self.blocks = nn.ModuleList(TransformerBlock(dim, heads, mlp_dim, dropout) for _ in range(depth))
+        self.norm = nn.LayerNorm(dim, eps=1e-6)
+        self.head = nn.Linear(dim, num_classes)
+
+    def _check(self, x: torch.Tensor) -> None:
+        expected = (self.in_channels, self.image_size, self.image_size)
+        if x.ndim != 4 or tuple(x.shape[1:]) != expected:
+            raise ValueError(f"ViT expects images of shape (B, {', '.join(map(str, expected))}), got shape {tuple(x.shape)}")
+
+    def tokens(self, x: torch.Tensor) -> torch.Tensor:
+        """Input tokens of the first block: ``(B, N (+1), D)``."""
+        self._check(x)
+        t = self.patch_embed(x)  # (B, N, D)
+        if self.cls_token is not None:
+            t = torch.cat([self.cls_token.expand(t.shape[0], -1, -1), t], dim=1)
+        if self.pos_embedding is not None:
+            t = t + self.pos_embedding
+        return t
+
+    def _head(self, t: torch.Tensor) -> torch.Tensor:
+        t = self.norm(t)
+        pooled = t[:, 0] if self.pool == "cls" else t.mean(dim=1)  # (B, D)
+        return self.head(pooled)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        t = self.tokens(x)
+        for block in self.blocks:
+            t = block(t)
+        return self._head(t)  # (B, classes)
+
+    def features(self, x: torch.Tensor) -> dict[str, object]:
+        """``tokens``: list of (B, N(+1), D) after the embedding and each block;
+        ``attention``: list of (B, h, N(+1), N(+1)) weights per block; ``logits``."""
+        t = self.tokens(x)
+        tokens, weights = [t], []
+        for block in self.blocks:
+            t = block(t)
+            tokens.append(t)
+            weights.append(block.attn.weights)
+        return {"tokens": tokens, "attention": weights, "logits": self._head(t)}

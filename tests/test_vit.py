@@ -1,0 +1,97 @@
+"""Our ViT against torchvision.models.VisionTransformer with the same weights."""
+
+import pytest
+import torch
+from torch import nn
+from torchvision.models import VisionTransformer
+
+from minimodels.patches import linear_to_conv_weight
+from minimodels.vit import ViT
+
+
+def to_torchvision(model: ViT, dim: int, depth: int, heads: int, mlp_dim: int, num_classes: int) -> VisionTransformer:
+    """A torchvision VisionTransformer holding a copy of ``model``'s weights."""
+    tv = VisionTransformer(
+        image_size=model.image_size, patch_size=model.patch_size, num_layers=depth, num_heads=heads,
+        hidden_dim=dim, mlp_dim=mlp_dim, num_classes=num_classes,
+    )
+    P, C = model.patch_size, model.in_channels
+    tv.conv_proj = nn.Conv2d(C, dim, kernel_size=P, stride=P)  # torchvision fixes C = 3
+    with torch.no_grad():
+        tv.conv_proj.weight.copy_(linear_to_conv_weight(model.patch_embed.proj.weight, P, C))
+        tv.conv_proj.bias.copy_(model.patch_embed.proj.bias)
+        tv.class_token.copy_(model.cls_token)
+        tv.encoder.pos_embedding.copy_(model.pos_embedding)
+        for ours, theirs in zip(model.blocks, tv.encoder.layers):
+            theirs.ln_1.load_state_dict(ours.norm1.state_dict())
+            theirs.ln_2.load_state_dict(ours.norm2.state_dict())
+            theirs.self_attention.in_proj_weight.copy_(ours.attn.in_proj.weight)
+            theirs.self_attention.in_proj_bias.copy_(ours.attn.in_proj.bias)
+            theirs.self_attention.out_proj.load_state_dict(ours.attn.out_proj.state_dict())
+            theirs.mlp[0].load_state_dict(ours.mlp[0].state_dict())
+            theirs.mlp[3].load_state_dict(ours.mlp[3].state_dict())
+        tv.encoder.ln.load_state_dict(model.norm.state_dict())
+        tv.heads.head.load_state_dict(model.head.state_dict())
+    return tv.eval()
+
+
+@pytest.mark.parametrize(
+    "image_size,patch_size,channels,dim,depth,heads,mlp_dim",
+    [(28, 4, 1, 32, 2, 4, 64), (32, 8, 3, 48, 3, 6, 96), (16, 2, 1, 16, 1, 1, 32)],
+)
+def test_logits_and_gradients_match_torchvision(image_size, patch_size, channels, dim, depth, heads, mlp_dim):
+    torch.manual_seed(0)
+    model = ViT(image_size=image_size, patch_size=patch_size, in_channels=channels, num_classes=7,
+                dim=dim, depth=depth, heads=heads, mlp_dim=mlp_dim).eval()
+    with torch.no_grad():  # non-trivial values everywhere, so every weight matters
+        for p in model.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    tv = to_torchvision(model, dim, depth, heads, mlp_dim, 7)
+    x = torch.randn(3, channels, image_size, image_size, requires_grad=True)
+    ours, theirs = model(x), tv(x)
+    torch.testing.assert_close(ours, theirs, atol=1e-5, rtol=1e-4)
+    g_ours = torch.autograd.grad(ours.square().sum(), x)[0]
+    g_theirs = torch.autograd.grad(theirs.square().sum(), x)[0]
+    torch.testing.assert_close(g_ours, g_theirs, atol=1e-5, rtol=1e-4)
+
+
+def test_cross_check_fails_when_a_block_changes():
+    """The comparison has teeth: perturb one weight of one block and the logits differ."""
+    torch.manual_seed(0)
+    model = ViT(dim=32, depth=2, heads=4, mlp_dim=64).eval()
+    tv = to_torchvision(model, 32, 2, 4, 64, 10)
+    x = torch.randn(2, 1, 28, 28)
+    torch.testing.assert_close(model(x), tv(x), atol=1e-5, rtol=1e-4)
+    with torch.no_grad():
+        model.blocks[1].mlp[0].weight[0, 0] += 1.0
+    assert not torch.allclose(model(x), tv(x), atol=1e-5, rtol=1e-4)
+
+
+def test_options_shapes_and_intermediates():
+    for pool in ("cls", "mean"):
+        for pos in ("learned", "sincos", "none"):
+            model = ViT(dim=16, depth=2, heads=2, mlp_dim=32, pool=pool, pos_embedding=pos)
+            feats = model.features(torch.randn(2, 1, 28, 28))
+            n = 49 + (pool == "cls")
+            assert feats["logits"].shape == (2, 10)
+            assert len(feats["tokens"]) == 3 and feats["tokens"][-1].shape == (2, n, 16)
+            assert len(feats["attention"]) == 2 and feats["attention"][0].shape == (2, 2, n, n)
+
+
+def test_without_positions_and_mean_pool_patch_shuffles_do_not_matter():
+    torch.manual_seed(0)
+    model = ViT(dim=16, depth=2, heads=2, mlp_dim=32, pool="mean", pos_embedding="none").eval()
+    x = torch.randn(2, 1, 28, 28)
+    shifted = torch.roll(x, shifts=(4, 8), dims=(2, 3))  # whole-patch circular shift reorders tokens
+    torch.testing.assert_close(model(shifted), model(x), atol=1e-5, rtol=1e-4)
+
+
+def test_bad_input_and_config_are_explained():
+    with pytest.raises(ValueError, match=r"ViT expects images of shape \(B, 1, 28, 28\), got shape \(2, 1, 32, 32\)"):
+        ViT()(torch.zeros(2, 1, 32, 32))
+    with pytest.raises(ValueError, match="image_size 28 is not divisible by patch_size 5"):
+        ViT(patch_size=5)
+    with pytest.raises(ValueError, match="pool must be one of"):
+        ViT(pool="max")
+    with pytest.raises(ValueError, match="pos_embedding must be one of"):
+        ViT(pos_embedding="relative")
