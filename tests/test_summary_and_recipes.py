@@ -24,3 +24,16 @@ def test_recipe_is_seeded():
     assert config.seed == 3 and config.epochs == SMALL_CNN_TRAINING.epochs
     c, _ = small_cnn_recipe(seed=0, padding_mode="circular")
     assert isinstance(c, nn.Module) and c.stages[0][0].padding_mode == "circular"
+
+
+def test_vit_recipe_is_seeded_and_augments():
+    from minimodels.recipes import VIT_TRAINING, vit_recipe
+
+    a, config, augment = vit_recipe(seed=2)
+    b, _, _ = vit_recipe(seed=2)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    assert config.seed == 2 and config.epochs == VIT_TRAINING.epochs and config.warmup_epochs > 0
+    x = torch.rand(4, 1, 28, 28)
+    assert augment(x).shape == x.shape
+    small, _, _ = vit_recipe(seed=0, dim=32, depth=2, heads=2, mlp_dim=64)
+    assert len(small.blocks) == 2 and small.dim == 32

@@ -2,37 +2,8 @@
 
 import pytest
 import torch
-from torch import nn
-from torchvision.models import VisionTransformer
 
-from minimodels.patches import linear_to_conv_weight
-from minimodels.vit import ViT
-
-
-def to_torchvision(model: ViT, dim: int, depth: int, heads: int, mlp_dim: int, num_classes: int) -> VisionTransformer:
-    """A torchvision VisionTransformer holding a copy of ``model``'s weights."""
-    tv = VisionTransformer(
-        image_size=model.image_size, patch_size=model.patch_size, num_layers=depth, num_heads=heads,
-        hidden_dim=dim, mlp_dim=mlp_dim, num_classes=num_classes,
-    )
-    P, C = model.patch_size, model.in_channels
-    tv.conv_proj = nn.Conv2d(C, dim, kernel_size=P, stride=P)  # torchvision fixes C = 3
-    with torch.no_grad():
-        tv.conv_proj.weight.copy_(linear_to_conv_weight(model.patch_embed.proj.weight, P, C))
-        tv.conv_proj.bias.copy_(model.patch_embed.proj.bias)
-        tv.class_token.copy_(model.cls_token)
-        tv.encoder.pos_embedding.copy_(model.pos_embedding)
-        for ours, theirs in zip(model.blocks, tv.encoder.layers):
-            theirs.ln_1.load_state_dict(ours.norm1.state_dict())
-            theirs.ln_2.load_state_dict(ours.norm2.state_dict())
-            theirs.self_attention.in_proj_weight.copy_(ours.attn.in_proj.weight)
-            theirs.self_attention.in_proj_bias.copy_(ours.attn.in_proj.bias)
-            theirs.self_attention.out_proj.load_state_dict(ours.attn.out_proj.state_dict())
-            theirs.mlp[0].load_state_dict(ours.mlp[0].state_dict())
-            theirs.mlp[3].load_state_dict(ours.mlp[3].state_dict())
-        tv.encoder.ln.load_state_dict(model.norm.state_dict())
-        tv.heads.head.load_state_dict(model.head.state_dict())
-    return tv.eval()
+from minimodels.vit import ViT, to_torchvision
 
 
 @pytest.mark.parametrize(
@@ -46,7 +17,7 @@ def test_logits_and_gradients_match_torchvision(image_size, patch_size, channels
     with torch.no_grad():  # non-trivial values everywhere, so every weight matters
         for p in model.parameters():
             p.add_(0.1 * torch.randn_like(p))
-    tv = to_torchvision(model, dim, depth, heads, mlp_dim, 7)
+    tv = to_torchvision(model)
     x = torch.randn(3, channels, image_size, image_size, requires_grad=True)
     ours, theirs = model(x), tv(x)
     torch.testing.assert_close(ours, theirs, atol=1e-5, rtol=1e-4)
@@ -59,7 +30,7 @@ def test_cross_check_fails_when_a_block_changes():
     """The comparison has teeth: perturb one weight of one block and the logits differ."""
     torch.manual_seed(0)
     model = ViT(dim=32, depth=2, heads=4, mlp_dim=64).eval()
-    tv = to_torchvision(model, 32, 2, 4, 64, 10)
+    tv = to_torchvision(model)
     x = torch.randn(2, 1, 28, 28)
     torch.testing.assert_close(model(x), tv(x), atol=1e-5, rtol=1e-4)
     with torch.no_grad():
@@ -95,3 +66,5 @@ def test_bad_input_and_config_are_explained():
         ViT(pool="max")
     with pytest.raises(ValueError, match="pos_embedding must be one of"):
         ViT(pos_embedding="relative")
+    with pytest.raises(ValueError, match="torchvision's VisionTransformer has a class token and learned positions"):
+        to_torchvision(ViT(pool="mean"))

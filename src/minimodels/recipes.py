@@ -8,13 +8,18 @@ on MNIST-5k and how it was chosen; ``benchmarks/`` measures it.
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
+from typing import Callable
 
+import torch
 from torch import nn
 
+from .augment import random_shift
 from .cnn import SmallCNN
 from .train import TrainConfig, seed_everything
+from .vit import ViT
 
-__all__ = ["SMALL_CNN", "SMALL_CNN_TRAINING", "small_cnn_recipe"]
+__all__ = ["SMALL_CNN", "SMALL_CNN_TRAINING", "small_cnn_recipe", "VIT", "VIT_TRAINING", "VIT_MAX_SHIFT", "vit_recipe"]
 
 # SmallCNN for MNIST-5k: three stages of two 3x3 convolutions, 16-32-64 channels
 # (about 73k parameters). Two convolutions per stage beat one wider one at the
@@ -31,3 +36,28 @@ def small_cnn_recipe(seed: int = 0, **overrides) -> tuple[nn.Module, TrainConfig
     """
     seed_everything(seed)
     return SmallCNN(**{**SMALL_CNN, **overrides}), replace(SMALL_CNN_TRAINING, seed=seed)
+
+
+# ViT for MNIST-5k: 4x4 patches (49 tokens), width 64, 4 blocks of 4 heads, mean
+# pooling (about 139k parameters). On 4,000 images a plain ViT recipe underfits
+# the task's invariances, so this one uses what the small-data ViT literature
+# uses (Steiner et al. 2022; Beyer et al. 2022; Touvron et al. 2021): random
+# shifts of up to 2 pixels, linear warm-up then cosine decay, weight decay and
+# label smoothing. Chapter 07 shows which of these mattered; about 95-96% test
+# accuracy in under two minutes on a 2-core CPU (benchmarks/bench_vit.py).
+VIT = dict(patch_size=4, dim=64, depth=4, heads=4, mlp_dim=128, pool="mean", pos_embedding="learned")
+VIT_TRAINING = TrainConfig(
+    epochs=30, batch_size=128, lr=2e-3, weight_decay=0.05, warmup_epochs=3, schedule="cosine", label_smoothing=0.1
+)
+VIT_MAX_SHIFT = 2  # pixels, each direction
+
+
+def vit_recipe(seed: int = 0, **overrides) -> tuple[nn.Module, TrainConfig, Callable[[torch.Tensor], torch.Tensor]]:
+    """A freshly initialised ViT (seeded), its training configuration and its augmentation.
+
+    ``overrides`` change ViT arguments (for example ``pos_embedding="none"``).
+    Pass the third item to ``fit(..., augment=...)``.
+    """
+    seed_everything(seed)
+    model = ViT(**{**VIT, **overrides})
+    return model, replace(VIT_TRAINING, seed=seed), partial(random_shift, max_shift=VIT_MAX_SHIFT)

@@ -24,9 +24,9 @@ import torch
 from torch import nn
 
 from .attention import MultiHeadAttention
-from .patches import PatchEmbedding, sincos_position_embedding
+from .patches import PatchEmbedding, linear_to_conv_weight, sincos_position_embedding
 
-__all__ = ["ViT", "TransformerBlock"]
+__all__ = ["ViT", "TransformerBlock", "to_torchvision"]
 
 POOLS = ("cls", "mean")
 POSITIONS = ("learned", "sincos", "none")
@@ -85,6 +85,7 @@ class ViT(nn.Module):
         if pos_embedding not in POSITIONS:
             raise ValueError(f"pos_embedding must be one of {POSITIONS}, got {pos_embedding!r}")
         self.image_size, self.patch_size, self.in_channels = image_size, patch_size, in_channels
+        self.num_classes, self.dim, self.depth, self.heads, self.mlp_dim = num_classes, dim, depth, heads, mlp_dim
         self.pool, self.pos_kind = pool, pos_embedding
         grid = image_size // patch_size
         self.num_patches = grid * grid
@@ -141,3 +142,42 @@ class ViT(nn.Module):
             tokens.append(t)
             weights.append(block.attn.weights)
         return {"tokens": tokens, "attention": weights, "logits": self._head(t)}
+
+
+def to_torchvision(model: ViT):
+    """A ``torchvision.models.VisionTransformer`` holding a copy of ``model``'s weights.
+
+    Only for ``pool="cls"`` with learned positions, the one configuration
+    torchvision builds. Its logits equal ours (tests/test_vit.py; chapter 07):
+    the evidence that our blocks are the standard ones.
+    """
+    from torchvision.models import VisionTransformer
+
+    if model.pool != "cls" or model.pos_kind != "learned":
+        raise ValueError(
+            f"torchvision's VisionTransformer has a class token and learned positions; "
+            f"got pool={model.pool!r}, pos_embedding={model.pos_kind!r}"
+        )
+    tv = VisionTransformer(
+        image_size=model.image_size, patch_size=model.patch_size, num_layers=model.depth, num_heads=model.heads,
+        hidden_dim=model.dim, mlp_dim=model.mlp_dim, num_classes=model.num_classes,
+    )
+    P, C = model.patch_size, model.in_channels
+    tv.conv_proj = nn.Conv2d(C, model.dim, kernel_size=P, stride=P)  # torchvision fixes C = 3
+    with torch.no_grad():
+        # The linear patch embedding is a convolution with kernel = stride = P (chapter 05).
+        tv.conv_proj.weight.copy_(linear_to_conv_weight(model.patch_embed.proj.weight, P, C))
+        tv.conv_proj.bias.copy_(model.patch_embed.proj.bias)
+        tv.class_token.copy_(model.cls_token)
+        tv.encoder.pos_embedding.copy_(model.pos_embedding)
+        for ours, theirs in zip(model.blocks, tv.encoder.layers):
+            theirs.ln_1.load_state_dict(ours.norm1.state_dict())
+            theirs.ln_2.load_state_dict(ours.norm2.state_dict())
+            theirs.self_attention.in_proj_weight.copy_(ours.attn.in_proj.weight)
+            theirs.self_attention.in_proj_bias.copy_(ours.attn.in_proj.bias)
+            theirs.self_attention.out_proj.load_state_dict(ours.attn.out_proj.state_dict())
+            theirs.mlp[0].load_state_dict(ours.mlp[0].state_dict())
+            theirs.mlp[3].load_state_dict(ours.mlp[3].state_dict())
+        tv.encoder.ln.load_state_dict(model.norm.state_dict())
+        tv.heads.head.load_state_dict(model.head.state_dict())
+    return tv.eval()

@@ -1,3 +1,218 @@
-"""Exercise checks of chapter 06."""
+"""Exercise checks of chapter 06 (Self-attention)."""
 
-__all__: list[str] = []
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Callable
+
+import torch
+
+from ..attention import MultiHeadAttention
+from ..train import count_parameters
+from .core import ExerciseError, call, compare, passed
+
+__all__ = ["check_dot_product_attention", "check_padding_mask", "check_mha_parameters"]
+
+
+def _fmt(shape) -> str:
+    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _attention_variant(q, k, v, scale: float, dim: int = -1, softmax: bool = True) -> torch.Tensor:
+    scores = q @ k.transpose(-2, -1) * scale  # (..., N_q, N_k)
+    weights = scores.softmax(dim=dim) if softmax else scores
+    return weights @ v
+
+
+def _attention_cases() -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, str]]:
+    """(q, k, v, description), from a single sequence to batched heads."""
+    g = torch.Generator().manual_seed(6)
+
+    def randn(*shape):
+        return torch.randn(*shape, generator=g, dtype=torch.float64)
+
+    return [
+        (randn(5, 8), randn(5, 8), randn(5, 8), "q, k, v of shape (5, 8) (N = 5 tokens, d = 8)"),
+        (randn(3, 16), randn(6, 16), randn(6, 4), "q (3, 16), k (6, 16), v (6, 4) (3 queries, 6 keys, d = 16, d_v = 4)"),
+        (randn(2, 4, 7, 16), randn(2, 4, 9, 16), randn(2, 4, 9, 5), "batched heads: q (2, 4, 7, 16), k (2, 4, 9, 16), v (2, 4, 9, 5)"),
+    ]
+
+
+def check_dot_product_attention(dot_product_attention: Callable) -> None:
+    """Chapter 06, scaled dot-product attention from scratch.
+
+    Verifies that ``dot_product_attention(q, k, v)`` returns only the output
+    ``softmax(q k^T / sqrt(d)) v`` of shape ``(..., N_q, d_v)``, with ``d =
+    q.shape[-1]``, on three cases: one sequence of 5 tokens; 3 queries against
+    6 keys with values narrower than the keys (``d_v != d``, so scaling by the
+    wrong width is caught); and inputs with batch and head axes, ``(2, 4, N,
+    d)``, which catch ``k.T`` (it reverses every axis). A missing or wrong
+    scaling (by ``d``, by ``sqrt(d_v)`` or ``sqrt(N)``), a softmax over the
+    queries instead of the keys, a missing softmax, and returning the weights
+    or a tuple are each named.
+    """
+    name = "dot_product_attention"
+    for q, k, v, what in _attention_cases():
+        d, d_v, n_k = q.shape[-1], v.shape[-1], k.shape[-2]
+        where = f"{name} on {what}"
+        try:
+            got = call(dot_product_attention, q.clone(), k.clone(), v.clone(), name=name)
+        except ExerciseError as err:
+            if q.ndim > 2 and "not written yet" not in str(err):
+                raise ExerciseError(
+                    f"{err} (on {what}). Hint: with batch and head axes, transpose only the last two "
+                    f"axes of k, k.transpose(-2, -1); k.T reverses all of them."
+                ) from err
+            raise
+        expected = _attention_variant(q, k, v, 1 / math.sqrt(d))
+        if isinstance(got, tuple):
+            raise ExerciseError(
+                f"{where} returned a tuple of {len(got)} values; return only the output tensor, "
+                f"weights @ v, of shape {_fmt(expected.shape)}."
+            )
+        weights_shape = q.shape[:-1] + (n_k,)
+        if isinstance(got, torch.Tensor) and got.shape == weights_shape and got.shape != expected.shape:
+            raise ExerciseError(
+                f"{where} returned shape {_fmt(got.shape)}, the shape of the attention weights; "
+                f"expected the output {_fmt(expected.shape)}: multiply the weights by v."
+            )
+        if isinstance(got, torch.Tensor) and got.shape == expected.shape:
+            got_d = got.detach().double()
+            if not torch.allclose(got_d, expected, atol=1e-5, rtol=1e-4):
+                wrong = [
+                    (_attention_variant(q, k, v, 1.0), "the scores were not scaled: divide q @ k^T by "
+                     f"sqrt(d) = sqrt({d}) before the softmax."),
+                    (_attention_variant(q, k, v, 1 / d), f"the scores were divided by d = {d}; divide by its "
+                     f"square root, sqrt(d) = {math.sqrt(d):.3g}."),
+                    (_attention_variant(q, k, v, 1 / math.sqrt(d_v)), f"the scores were divided by sqrt(d_v) = "
+                     f"sqrt({d_v}), the width of the values; the scale uses the width of queries and keys, "
+                     f"d = q.shape[-1] = {d}."),
+                    (_attention_variant(q, k, v, 1 / math.sqrt(n_k)), f"the scores were divided by the square "
+                     f"root of the number of keys, {n_k}; divide by sqrt(d) = sqrt(q.shape[-1]) = sqrt({d})."),
+                    (_attention_variant(q, k, v, 1 / math.sqrt(d), dim=-2), "the softmax ran over the queries "
+                     "(dim=-2). Each query's weights must sum to 1 over the keys: softmax(dim=-1)."),
+                    (_attention_variant(q, k, v, 1.0, dim=-2), "the softmax ran over the queries (dim=-2) and "
+                     "the scores were not scaled. Use softmax(dim=-1) on q @ k^T / sqrt(d)."),
+                    (_attention_variant(q, k, v, 1 / math.sqrt(d), softmax=False), "the softmax is missing: "
+                     "the scores must become weights that are positive and sum to 1 over the keys."),
+                ]
+                for variant, why in wrong:
+                    if variant.shape == got_d.shape and torch.allclose(got_d, variant, atol=1e-5, rtol=1e-4):
+                        raise ExerciseError(f"{where}: {why}")
+        compare(got, expected, name=where, hint="softmax(q @ k.transpose(-2, -1) / sqrt(d), dim=-1) @ v, with d = q.shape[-1].")
+    passed(name, "matches softmax(q k^T / sqrt(d)) v on one sequence, on N_q != N_k with d_v != d, and with batch and head axes.")
+
+
+def _padding_cases() -> list[tuple[list[int], int]]:
+    """(lengths, N): one sequence, a batch, a batch as long as N (a (B, N) mask broadcasts there, wrongly), no padding."""
+    return [([3], 5), ([5, 2, 4], 5), ([4, 1, 4, 2], 4), ([7, 7], 7)]
+
+
+def check_padding_mask(padding_mask: Callable, heads: int = 2) -> None:
+    """Chapter 06, a padding mask.
+
+    Verifies that ``padding_mask(lengths, N)``, for a ``(B,)`` int64 tensor of
+    sequence lengths and the padded length ``N``, returns a boolean tensor that
+    broadcasts against attention scores of shape ``(B, h, N, N)`` (queries,
+    then keys) and is True exactly where key ``j < lengths[b]``: every query
+    may attend to the real tokens of its own sequence and to no padding. Four
+    cases: one sequence, a batch of 3, a batch of ``B = N = 4`` (where a
+    ``(B, N)`` mask broadcasts without an error but against the wrong axes),
+    and a batch without padding. A non-boolean mask, a mask that does not
+    broadcast, masking the queries instead of the keys, ``j <= length`` and an
+    inverted mask are each named.
+    """
+    name = "padding_mask"
+    for lengths_list, N in _padding_cases():
+        lengths = torch.tensor(lengths_list)
+        B = len(lengths_list)
+        target = (B, heads, N, N)
+        where = f"{name}(lengths=torch.tensor({lengths_list}), N={N})"
+        got = call(padding_mask, lengths.clone(), N, name=name)
+        keys = torch.arange(N)
+        expected = (keys[None, :] < lengths[:, None])[:, None, None, :].expand(target)  # (B, h, N_q, N_k)
+        if not isinstance(got, torch.Tensor):
+            compare(got, expected, name=where)  # explains None and wrong types
+        if got.dtype != torch.bool:
+            raise ExerciseError(
+                f"{where} returned a tensor of dtype {got.dtype}; expected a boolean tensor (True = may attend), "
+                f"as minimodels.attention and F.scaled_dot_product_attention take. A comparison such as "
+                f"torch.arange(N) < lengths[:, None] gives one."
+            )
+        if got.ndim == 2 and got.shape == (B, N) and B > 1:
+            raise ExerciseError(
+                f"{where} returned shape {_fmt(got.shape)}. Broadcasting lines a (B, N) mask up with the last two "
+                f"axes of the scores (queries, keys), not with (batch, keys): add the head and query axes, "
+                f"mask[:, None, None, :], for shape (B, 1, 1, N) = {_fmt((B, 1, 1, N))}."
+            )
+        try:
+            full = torch.broadcast_to(got, target)
+        except RuntimeError:
+            raise ExerciseError(
+                f"{where} returned shape {_fmt(got.shape)}, which does not broadcast to the scores' shape "
+                f"(B, h, N_q, N_k) = {_fmt(target)}: put the batch axis first and the keys last, with "
+                f"size-1 axes for heads and queries, (B, 1, 1, N) = {_fmt((B, 1, 1, N))}."
+            ) from None
+        if torch.equal(full, expected):
+            continue
+        diagnoses = [
+            (expected.transpose(-2, -1), "masks the queries (rows), not the keys (columns). Padding must not be "
+             "attended to, so the key axis (the last one) carries the mask: shape (B, 1, 1, N)."),
+            (~expected, "is inverted: True must mark the tokens that may be attended to (the real ones), False "
+             "the padding."),
+            ((keys[None, :] <= lengths[:, None])[:, None, None, :].expand(target), "lets each query attend to one "
+             "padding token too: tokens are numbered 0 to length - 1, so use j < length, not j <= length."),
+        ]
+        for wrong, why in diagnoses:
+            if torch.equal(full, wrong):
+                raise ExerciseError(f"{where} {why}")
+        diff = (full != expected).nonzero()[0].tolist()
+        b, _, i, j = diff
+        raise ExerciseError(
+            f"{where}: for sequence {b} (length {lengths_list[b]}), query {i} and key {j} the mask is "
+            f"{bool(full[tuple(diff)])}; expected {bool(expected[tuple(diff)])} (True exactly for keys j < length)."
+        )
+    passed(name, f"right for {len(_padding_cases())} batches, and broadcasts against (B, h, N, N) scores.")
+
+
+def check_mha_parameters(mha_parameters: Callable) -> None:
+    """Chapter 06, the parameters of multi-head attention.
+
+    Verifies that ``mha_parameters(dim, heads, bias)`` returns, as an int, the
+    number of parameters of ``MultiHeadAttention(dim, heads, bias=bias)``:
+    the packed query/key/value projection and the output projection,
+    ``4 D^2`` weights plus ``4 D`` biases when ``bias`` is true. The cases
+    include the same width with different numbers of heads (the count does
+    not depend on ``h``), layers without biases, and ViT-B's (D = 768,
+    h = 12). Forgetting the output projection, the biases, or multiplying by
+    the number of heads is named.
+    """
+    name = "mha_parameters"
+    cases = [(32, 4, True), (32, 8, True), (64, 1, False), (48, 3, True), (10, 5, False), (768, 12, True)]
+    for dim, heads, bias in cases:
+        where = f"mha_parameters(dim={dim}, heads={heads}, bias={bias})"
+        expected = count_parameters(MultiHeadAttention(dim, heads, bias=bias))
+        got = call(mha_parameters, dim, heads, bias, name=name)
+        if isinstance(got, torch.Tensor) and got.numel() == 1:
+            got = got.item()
+        if isinstance(got, bool) or not isinstance(got, numbers.Integral):
+            if isinstance(got, numbers.Real) and got == expected:
+                raise ExerciseError(f"{where} returned {got!r} ({type(got).__name__}); expected the int {expected}: use integer arithmetic.")
+            raise ExerciseError(f"{where} returned {got!r} ({type(got).__name__}); expected the int {expected}.")
+        if got == expected:
+            continue
+        b = dim if bias else 0
+        hints = {
+            3 * (dim * dim + b): "that is the packed query/key/value projection alone; add the output projection "
+            "(D x D weights, plus D biases if bias).",
+            4 * dim * dim: "the biases are missing: with bias=True each of the four projections (query, key, "
+            "value, output) has D of them.",
+            4 * dim * dim + 4 * dim: "bias=False: the projections have no biases.",
+            heads * expected: "the number of heads does not change the count: the h heads split the D features "
+            "into h slices of D/h; they do not add weights.",
+            4 * (dim * (dim // heads) + b): "the projections map D features to D (all heads together), not to D/h.",
+        }
+        hint = hints.get(got, "count the weights and biases of in_proj (D -> 3D) and out_proj (D -> D).")
+        raise ExerciseError(f"{where} returned {got}; expected {expected}. Hint: {hint}")
+    passed(name, f"right on {len(cases)} layers, with and without biases; the count depends on D only, not on h (or N).")
