@@ -1,6 +1,6 @@
 import pytest
 
-from minimodels.exercises import ExerciseError, check_block_parameters
+from minimodels.exercises import ExerciseError, check_attention_received, check_block_parameters
 
 
 def right(dim, mlp_dim):
@@ -20,3 +20,14 @@ def test_block_parameters(capsys):
 
     with pytest.raises(ExerciseError, match="block_parameters is not written yet"):
         check_block_parameters(stub)
+
+
+def test_attention_received(capsys):
+    check_attention_received(lambda w: w.mean(dim=(1, 2)))
+    assert "\N{CHECK MARK} attention_received" in capsys.readouterr().out
+    with pytest.raises(ExerciseError, match=r"returned 1/N = 0.2000 for every token: you averaged over the keys"):
+        check_attention_received(lambda w: w.mean(dim=(1, 3)))
+    with pytest.raises(ExerciseError, match="you summed over heads and queries"):
+        check_attention_received(lambda w: w.sum(dim=(1, 2)))
+    with pytest.raises(ExerciseError, match=r"returned shape \(2, 5, 5\); expected \(2, 5\)"):
+        check_attention_received(lambda w: w.mean(dim=1))

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .core import ExerciseError, call, passed
+import torch
 
-__all__ = ["check_block_parameters"]
+from .core import ExerciseError, call, compare, passed
+
+__all__ = ["check_block_parameters", "check_attention_received"]
 
 
 def check_block_parameters(block_parameters: Callable) -> None:
@@ -37,3 +39,32 @@ def check_block_parameters(block_parameters: Callable) -> None:
                 f"block_parameters(dim={dim}, mlp_dim={mlp_dim}) returned {got!r}; expected {expected:,} {parts}.{hint}"
             )
     passed("block_parameters", "correct for five block sizes, up to ViT-B's (dim 768).")
+
+
+def check_attention_received(attention_received: Callable) -> None:
+    """Chapter 07, how much attention each token receives.
+
+    Verifies that ``attention_received(weights)`` turns attention weights of
+    shape ``(B, h, N, N)`` (rows: queries, columns: keys; each row sums to 1)
+    into a ``(B, N)`` tensor: for each image, the attention each token gets as
+    a *key*, averaged over heads and over all queries. Tried on three random
+    weight tensors of different B, h and N; averaging over the wrong axis
+    (which gives 1/N everywhere, since rows sum to 1) and summing instead of
+    averaging are named.
+    """
+    g = torch.Generator().manual_seed(7)
+    for B, h, N in [(2, 4, 5), (1, 3, 9), (3, 1, 50)]:
+        weights = torch.rand(B, h, N, N, generator=g).softmax(dim=-1)
+        expected = weights.mean(dim=(1, 2))
+        what = f"attention_received on weights of shape ({B}, {h}, {N}, {N})"
+        got = call(attention_received, weights.clone(), name="attention_received")
+        if isinstance(got, torch.Tensor) and got.shape == expected.shape and not torch.allclose(got, expected, atol=1e-6):
+            if torch.allclose(got, torch.full_like(got, 1 / N), atol=1e-6):
+                raise ExerciseError(
+                    f"{what} returned 1/N = {1 / N:.4f} for every token: you averaged over the keys (the last axis), "
+                    "where every row sums to 1. Average over the heads and the queries (dims 1 and 2)."
+                )
+            if torch.allclose(got, weights.sum(dim=(1, 2)), atol=1e-5):
+                raise ExerciseError(f"{what}: you summed over heads and queries; take the mean instead, so the values are shares.")
+        compare(got, expected, name=what, hint="average weights over dims 1 (heads) and 2 (queries).")
+    passed("attention_received", "correct on three weight tensors of different shapes.")
