@@ -47,7 +47,7 @@ def small_cnn_recipe(seed: int = 0, **overrides) -> tuple[nn.Module, TrainConfig
 # accuracy in under two minutes on a 2-core CPU (benchmarks/bench_vit.py).
 VIT = dict(patch_size=4, dim=64, depth=4, heads=4, mlp_dim=128, pool="mean", pos_embedding="learned")
 VIT_TRAINING = TrainConfig(
-    epochs=30, batch_size=128, lr=2e-3, weight_decay=0.05, warmup_epochs=3, schedule="cosine", label_smoothing=0.1
+    epochs=26, batch_size=128, lr=2e-3, weight_decay=0.05, warmup_epochs=3, schedule="cosine", label_smoothing=0.1
 )
 VIT_MAX_SHIFT = 2  # pixels, each direction
 
