@@ -30,7 +30,7 @@ def main() -> None:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.processor() or platform.machine()}")
     split = load_mnist5k()
     for seed in args.seeds:
-        model, config, augment = vit_recipe(seed=seed)
+        _, config, augment = vit_recipe(seed=seed)  # each variant below builds its own model
         variants = [("recipe", config, augment)]
         if args.ablation:
             variants += [

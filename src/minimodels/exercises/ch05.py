@@ -9,13 +9,10 @@ import torch.nn.functional as F
 from einops import rearrange
 
 from ..patches import linear_to_conv_weight, patchify
-from .core import ExerciseError, call, compare, passed
+from .core import ExerciseError, call, compare, format_shape, passed
 
 __all__ = ["check_patchify", "check_linear_to_conv", "check_patch_embedding_size"]
 
-
-def _fmt(shape) -> str:
-    return "(" + ", ".join(str(s) for s in shape) + ")"
 
 
 # (B, C, H, W, P): square and non-square images, one and several channels, P = 1.
@@ -50,7 +47,7 @@ def check_patchify(patchify_fn: Callable) -> None:
     g = torch.Generator().manual_seed(5)
     for B, C, H, W, P in _PATCHIFY_CASES:
         images = torch.rand(B, C, H, W, generator=g, dtype=torch.float64)
-        what = f"patchify on images of shape {_fmt(images.shape)} with patch_size={P}"
+        what = f"patchify on images of shape {format_shape(images.shape)} with patch_size={P}"
         got = call(patchify_fn, images.clone(), P, name="patchify")
         expected = patchify(images, P)
         if isinstance(got, torch.Tensor) and got.shape == expected.shape and not torch.equal(got.to(expected.dtype), expected):
@@ -64,7 +61,7 @@ def check_patchify(patchify_fn: Callable) -> None:
             name=what,
             atol=0,
             rtol=0,
-            hint=f"expected (B, N, P*P*C) = {_fmt(expected.shape)}: N = (H/P)(W/P) = {H // P}*{W // P} tokens "
+            hint=f"expected (B, N, P*P*C) = {format_shape(expected.shape)}: N = (H/P)(W/P) = {H // P}*{W // P} tokens "
             f"of P*P*C = {P * P * C} values; read H, W and C from images.shape.",
         )
     passed("patchify", f"same patches as minimodels.patches.patchify on {len(_PATCHIFY_CASES)} batches, "

@@ -10,13 +10,10 @@ import torch
 
 from ..attention import MultiHeadAttention
 from ..train import count_parameters
-from .core import ExerciseError, call, compare, passed
+from .core import ExerciseError, call, compare, format_shape, passed
 
 __all__ = ["check_dot_product_attention", "check_padding_mask", "check_mha_parameters"]
 
-
-def _fmt(shape) -> str:
-    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
 def _attention_variant(q, k, v, scale: float, dim: int = -1, softmax: bool = True) -> torch.Tensor:
@@ -69,13 +66,13 @@ def check_dot_product_attention(dot_product_attention: Callable) -> None:
         if isinstance(got, tuple):
             raise ExerciseError(
                 f"{where} returned a tuple of {len(got)} values; return only the output tensor, "
-                f"weights @ v, of shape {_fmt(expected.shape)}."
+                f"weights @ v, of shape {format_shape(expected.shape)}."
             )
         weights_shape = q.shape[:-1] + (n_k,)
         if isinstance(got, torch.Tensor) and got.shape == weights_shape and got.shape != expected.shape:
             raise ExerciseError(
-                f"{where} returned shape {_fmt(got.shape)}, the shape of the attention weights; "
-                f"expected the output {_fmt(expected.shape)}: multiply the weights by v."
+                f"{where} returned shape {format_shape(got.shape)}, the shape of the attention weights; "
+                f"expected the output {format_shape(expected.shape)}: multiply the weights by v."
             )
         if isinstance(got, torch.Tensor) and got.shape == expected.shape:
             got_d = got.detach().double()
@@ -142,17 +139,17 @@ def check_padding_mask(padding_mask: Callable, heads: int = 2) -> None:
             )
         if got.ndim == 2 and got.shape == (B, N) and B > 1:
             raise ExerciseError(
-                f"{where} returned shape {_fmt(got.shape)}. Broadcasting lines a (B, N) mask up with the last two "
+                f"{where} returned shape {format_shape(got.shape)}. Broadcasting lines a (B, N) mask up with the last two "
                 f"axes of the scores (queries, keys), not with (batch, keys): add the head and query axes, "
-                f"mask[:, None, None, :], for shape (B, 1, 1, N) = {_fmt((B, 1, 1, N))}."
+                f"mask[:, None, None, :], for shape (B, 1, 1, N) = {format_shape((B, 1, 1, N))}."
             )
         try:
             full = torch.broadcast_to(got, target)
         except RuntimeError:
             raise ExerciseError(
-                f"{where} returned shape {_fmt(got.shape)}, which does not broadcast to the scores' shape "
-                f"(B, h, N_q, N_k) = {_fmt(target)}: put the batch axis first and the keys last, with "
-                f"size-1 axes for heads and queries, (B, 1, 1, N) = {_fmt((B, 1, 1, N))}."
+                f"{where} returned shape {format_shape(got.shape)}, which does not broadcast to the scores' shape "
+                f"(B, h, N_q, N_k) = {format_shape(target)}: put the batch axis first and the keys last, with "
+                f"size-1 axes for heads and queries, (B, 1, 1, N) = {format_shape((B, 1, 1, N))}."
             ) from None
         if torch.equal(full, expected):
             continue

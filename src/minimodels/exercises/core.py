@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 import torch
 
-__all__ = ["ExerciseError", "call", "compare", "passed"]
+__all__ = ["ExerciseError", "call", "compare", "format_shape", "passed"]
 
 
 class ExerciseError(AssertionError):
@@ -45,7 +45,8 @@ def call(fn: Callable, *args, name: str) -> Any:
         raise ExerciseError(f"{name} raised {type(err).__name__}: {err}") from err
 
 
-def _fmt_shape(shape) -> str:
+def format_shape(shape) -> str:
+    """A shape as Python prints a tuple: ``(3,)``, ``(10, 28, 28)``."""
     return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
@@ -70,7 +71,7 @@ def compare(
         raise ExerciseError(f"{name} returned a {type(got).__name__}; expected a torch.Tensor.{hint}")
     if got.shape != expected.shape:
         raise ExerciseError(
-            f"{name} returned shape {_fmt_shape(got.shape)}; expected {_fmt_shape(expected.shape)}.{hint}"
+            f"{name} returned shape {format_shape(got.shape)}; expected {format_shape(expected.shape)}.{hint}"
         )
     got_f, exp_f = got.detach().double().cpu(), expected.detach().double().cpu()
     if not torch.allclose(got_f, exp_f, atol=atol, rtol=rtol, equal_nan=False):
