@@ -8,18 +8,34 @@ formula as convolution (:func:`minimodels.conv.conv_output_size`).
 
 With a stride S > 1 pooling *downsamples*: the output keeps one value per S x S
 block. Chapter 03 measures how this breaks exact shift equivariance
-(aliasing, Zhang 2019) and :class:`BlurPool2d`-style fixes are measured in
-chapter 10.
+(aliasing, Zhang 2019), and chapter 10 measures the fix of Zhang (2019):
+:func:`blur_pool2d` low-pass filters each channel with a small binomial kernel
+*before* subsampling, and :class:`MaxBlurPool2d` splits a stride-2 max pool
+into a dense (stride-1) max followed by that blurred subsampling.
 """
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .conv import pad2d
 
-__all__ = ["max_pool2d", "avg_pool2d", "MaxPool2d", "AvgPool2d", "GlobalAvgPool"]
+__all__ = [
+    "max_pool2d",
+    "avg_pool2d",
+    "MaxPool2d",
+    "AvgPool2d",
+    "GlobalAvgPool",
+    "binomial_kernel",
+    "blur_pool2d",
+    "max_blur_pool2d",
+    "BlurPool2d",
+    "MaxBlurPool2d",
+]
+
+KERNELS = ("ours", "torch")
 
 
 def _windows(x: torch.Tensor, kernel_size: int, stride: int | None, padding: int, fill: float, name: str):
@@ -95,3 +111,113 @@ class GlobalAvgPool(nn.Module):
         if x.ndim != 4:
             raise ValueError(f"GlobalAvgPool expects input of shape (B, C, H, W), got shape {tuple(x.shape)}")
         return x.mean(dim=(2, 3))
+
+
+# ---------------------------------------------------------------------------
+# Blur pooling (Zhang 2019, "Making convolutional networks shift-invariant again")
+# ---------------------------------------------------------------------------
+
+
+def binomial_kernel(dtype: torch.dtype = torch.float32, device=None) -> torch.Tensor:
+    """The 3 x 3 binomial low-pass filter ``[1, 2, 1]^T [1, 2, 1] / 16``, shape ``(K, K)``.
+
+    The 3-tap filter of Zhang (2019), there called "Tri-3"; it sums to 1, so a
+    constant image stays constant.
+    """
+    a = torch.tensor([1.0, 2.0, 1.0], dtype=dtype, device=device)
+    return torch.outer(a, a) / 16
+
+
+def _reflect_pad1(x: torch.Tensor) -> torch.Tensor:
+    """Reflect-pad H and W by one pixel (the edge pixel is not repeated: ``[x1, x0, x1, ...]``)."""
+
+    def index(n: int) -> torch.Tensor:
+        i = torch.arange(-1, n + 1, device=x.device).abs()  # -1 -> 1
+        return torch.where(i > n - 1, 2 * (n - 1) - i, i)  # n -> n - 2
+
+    H, W = x.shape[-2:]
+    return x[..., index(H), :][..., index(W)]
+
+
+def _check_blur(x: torch.Tensor, stride: int, name: str, min_size: int = 2) -> None:
+    if x.ndim != 4:
+        raise ValueError(f"{name} expects input of shape (B, C, H, W), got {x.ndim}-D input of shape {tuple(x.shape)}")
+    if stride < 1:
+        raise ValueError(f"{name}: stride must be at least 1, got {stride}")
+    if min(x.shape[-2:]) < min_size:
+        # Reflecting one pixel needs a neighbour to reflect.
+        raise ValueError(f"{name} needs H and W of at least {min_size}, got {x.shape[-2]}x{x.shape[-1]}")
+
+
+def blur_pool2d(x: torch.Tensor, stride: int = 2) -> torch.Tensor:
+    """Blur each channel with :func:`binomial_kernel`, then keep every ``stride``-th pixel.
+
+    ``(B, C, H, W) -> (B, C, ceil(H / stride), ceil(W / stride))``. Blurring first
+    removes the frequencies that subsampling would fold back as aliases, so a
+    one-pixel shift of the input changes the output a little instead of
+    reshuffling it (Zhang 2019). Padding is one pixel of *reflection*,
+    as in the paper's code (``Downsample(pad_type='reflect')`` in
+    adobe/antialiased-cnns): unlike zeros it does not darken the border.
+    """
+    _check_blur(x, stride, "blur_pool2d")
+    windows = _reflect_pad1(x).unfold(2, 3, stride).unfold(3, 3, stride)  # (B, C, H_out, W_out, K, K)
+    return torch.einsum("bchwuv,uv->bchw", windows, binomial_kernel(x.dtype, x.device))  # (B, C, H_out, W_out)
+
+
+def _blur_pool2d_torch(x: torch.Tensor, stride: int = 2) -> torch.Tensor:
+    """:func:`blur_pool2d` with torch's kernels: a depthwise ``F.conv2d`` (groups = C)."""
+    _check_blur(x, stride, "blur_pool2d")
+    C = x.shape[1]
+    kernel = binomial_kernel(x.dtype, x.device).expand(C, 1, 3, 3)  # (C, 1, K, K): one filter per channel
+    return F.conv2d(F.pad(x, (1, 1, 1, 1), mode="reflect"), kernel, stride=stride, groups=C)
+
+
+def max_blur_pool2d(x: torch.Tensor) -> torch.Tensor:
+    """Zhang's (2019) anti-aliased replacement for ``max_pool2d(x, 2)``.
+
+    A 2 x 2 max pool with stride 1 (dense: nothing is dropped yet), then
+    :func:`blur_pool2d` with stride 2. The output has ``floor(H / 2) x floor(W / 2)``
+    pixels, the same as ``max_pool2d(x, 2)`` for every H, W >= 3 (H - 1 rows after
+    the max, H + 1 after padding, ``floor((H + 1 - 3) / 2) + 1 = floor(H / 2)``).
+    """
+    _check_blur(x, 2, "max_blur_pool2d", min_size=3)
+    return blur_pool2d(max_pool2d(x, 2, stride=1), stride=2)
+
+
+class BlurPool2d(nn.Module):
+    """Module form of :func:`blur_pool2d`; no parameters (the filter is fixed).
+
+    ``kernels="torch"`` computes the same function with ``F.conv2d`` (faster on a CPU).
+    """
+
+    def __init__(self, stride: int = 2, *, kernels: str = "ours"):
+        super().__init__()
+        if kernels not in KERNELS:
+            raise ValueError(f"kernels must be one of {KERNELS}, got {kernels!r}")
+        self.stride, self.kernels = stride, kernels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        blur = blur_pool2d if self.kernels == "ours" else _blur_pool2d_torch
+        return blur(x, self.stride)
+
+    def extra_repr(self) -> str:
+        return f"stride={self.stride}, kernels={self.kernels!r}"
+
+
+class MaxBlurPool2d(nn.Module):
+    """Module form of :func:`max_blur_pool2d`: a drop-in for ``MaxPool2d(2)``; no parameters."""
+
+    def __init__(self, *, kernels: str = "ours"):
+        super().__init__()
+        if kernels not in KERNELS:
+            raise ValueError(f"kernels must be one of {KERNELS}, got {kernels!r}")
+        self.kernels = kernels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.kernels == "ours":
+            return max_blur_pool2d(x)
+        _check_blur(x, 2, "max_blur_pool2d", min_size=3)
+        return _blur_pool2d_torch(F.max_pool2d(x, 2, stride=1), stride=2)
+
+    def extra_repr(self) -> str:
+        return f"kernels={self.kernels!r}"
