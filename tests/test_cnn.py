@@ -4,7 +4,7 @@ from torch import nn
 
 from minimodels.cnn import SmallCNN
 from minimodels.conv import Conv2d
-from minimodels.pooling import MaxPool2d
+from minimodels.pooling import MaxBlurPool2d, MaxPool2d
 
 
 def test_shapes_and_intermediates():
@@ -59,5 +59,55 @@ def test_bad_input_and_config_are_explained():
         SmallCNN()(torch.zeros(28, 28))
     with pytest.raises(ValueError, match="kernel_size must be odd"):
         SmallCNN(kernel_size=4)
-    with pytest.raises(ValueError, match="pool must be 'max' or 'avg', got 'min'"):
+    with pytest.raises(ValueError, match=r"pool must be one of \('max', 'avg', 'blur'\), got 'min'"):
         SmallCNN(pool="min")
+    with pytest.raises(ValueError, match=r"kernels must be one of \('ours', 'torch'\), got 'cudnn'"):
+        SmallCNN(kernels="cudnn")
+    with pytest.raises(ValueError, match=r"padding_mode must be one of \('zeros', 'circular'\), got 'reflect'"):
+        SmallCNN(kernels="torch", padding_mode="reflect")
+
+
+@pytest.mark.parametrize("pool", ["max", "avg", "blur"])
+@pytest.mark.parametrize("padding_mode", ["zeros", "circular"])
+def test_torch_kernels_compute_the_same_function(pool, padding_mode):
+    """kernels="torch" is the same network: state_dicts load both ways, outputs and gradients agree."""
+    config = dict(widths=(4, 8, 8), convs_per_stage=2, pool=pool, padding_mode=padding_mode, in_channels=2, num_classes=5)
+    torch.manual_seed(0)
+    ours = SmallCNN(**config)
+    torch.manual_seed(0)
+    theirs = SmallCNN(**config, kernels="torch")
+    # the same parameter names and, seeded, the same initial values (nn.Conv2d's init is ours)
+    assert ours.state_dict().keys() == theirs.state_dict().keys()
+    for key, value in ours.state_dict().items():
+        torch.testing.assert_close(theirs.state_dict()[key], value, msg=key)
+    assert any(isinstance(m, nn.Conv2d) for m in theirs.modules()) and not any(isinstance(m, Conv2d) for m in theirs.modules())
+    with torch.no_grad():  # non-trivial batch-norm statistics and weights, then copy across
+        for p in ours.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+        for name, buffer in ours.named_buffers():
+            if name.endswith("running_var"):
+                buffer.uniform_(0.5, 2.0)
+            elif name.endswith("running_mean"):
+                buffer.normal_(0, 0.1)
+    theirs.load_state_dict(ours.state_dict())
+    x = torch.randn(3, 2, 28, 28, requires_grad=True)
+    for mode in ("eval", "train"):
+        getattr(ours, mode)(), getattr(theirs, mode)()
+        torch.testing.assert_close(theirs(x), ours(x), atol=1e-5, rtol=1e-5)
+        f_ours, f_theirs = ours.features(x), theirs.features(x)
+        for key in f_ours:
+            torch.testing.assert_close(f_theirs[key], f_ours[key], atol=1e-5, rtol=1e-5, msg=key)
+    ours.eval(), theirs.eval()
+    torch.testing.assert_close(torch.autograd.grad(theirs(x).sum(), x)[0], torch.autograd.grad(ours(x).sum(), x)[0], atol=1e-5, rtol=1e-4)
+    ours.load_state_dict(theirs.state_dict())  # and back
+
+
+def test_blur_pool_option():
+    model = SmallCNN(widths=(4, 8, 16), pool="blur").eval()
+    assert sum(isinstance(m, MaxBlurPool2d) for m in model.modules()) == 2
+    assert not any(isinstance(m, MaxPool2d) for m in model.modules())
+    feats = model.features(torch.randn(2, 1, 28, 28))
+    assert [tuple(feats[f"stage{i}"].shape[-2:]) for i in (1, 2, 3)] == [(28, 28), (14, 14), (7, 7)]
+    # the blur pool has no parameters: the same parameter count as with max pooling
+    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    assert count(model) == count(SmallCNN(widths=(4, 8, 16)))

@@ -13,6 +13,14 @@ large). The global-pooling head makes the prediction blind to *where* in the
 final feature map a feature fired, which matters for the translation chapter.
 
 ``features(x)`` returns every stage's output, for plots.
+
+Two options serve the later, experimental chapters. ``pool="blur"`` swaps the
+max pools for Zhang's (2019) anti-aliased :class:`~minimodels.pooling.MaxBlurPool2d`
+(chapter 10). ``kernels="torch"`` builds the same network from
+``torch.nn.Conv2d`` / ``nn.MaxPool2d`` / ``nn.AvgPool2d``, with the same
+parameter names, so a state_dict loads into either: tests/test_cnn.py shows
+both compute the same function, which lets chapters 08-12 train their many
+CNNs with torch's faster kernels on a 2-core CPU.
 """
 
 from __future__ import annotations
@@ -20,10 +28,21 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .conv import Conv2d
-from .pooling import AvgPool2d, GlobalAvgPool, MaxPool2d
+from .conv import PADDING_MODES, Conv2d
+from .pooling import KERNELS, AvgPool2d, GlobalAvgPool, MaxBlurPool2d, MaxPool2d
 
 __all__ = ["SmallCNN"]
+
+POOLS = ("max", "avg", "blur")
+
+
+def _downsample(pool: str, kernels: str) -> nn.Module:
+    """The 2x downsampling between stages."""
+    if pool == "blur":
+        return MaxBlurPool2d(kernels=kernels)
+    if kernels == "torch":
+        return nn.MaxPool2d(2) if pool == "max" else nn.AvgPool2d(2)
+    return MaxPool2d(2) if pool == "max" else AvgPool2d(2)
 
 
 class SmallCNN(nn.Module):
@@ -34,9 +53,12 @@ class SmallCNN(nn.Module):
     widths: channels of each stage; ``len(widths)`` stages, pooling between them.
     convs_per_stage: convolutions in each stage (depth = stages x this).
     kernel_size: side K of every kernel (odd, so "same" padding keeps H and W).
-    pool: "max" or "avg", the 2x2 stride-2 downsampling between stages.
+    pool: the 2x downsampling between stages: "max" or "avg" (2x2, stride 2),
+        or "blur" (max with stride 1, then a binomial blur with stride 2; Zhang 2019).
     padding_mode: "zeros" or "circular" padding in every convolution.
     batch_norm: BatchNorm2d after each convolution (Ioffe & Szegedy 2015).
+    kernels: "ours" (the package's layers) or "torch" (torch's, same function and
+        parameter names, faster).
     """
 
     def __init__(
@@ -50,12 +72,17 @@ class SmallCNN(nn.Module):
         pool: str = "max",
         padding_mode: str = "zeros",
         batch_norm: bool = True,
+        kernels: str = "ours",
     ):
         super().__init__()
         if kernel_size % 2 != 1:
             raise ValueError(f"kernel_size must be odd (for 'same' padding), got {kernel_size}")
-        if pool not in ("max", "avg"):
-            raise ValueError(f"pool must be 'max' or 'avg', got {pool!r}")
+        if pool not in POOLS:
+            raise ValueError(f"pool must be one of {POOLS}, got {pool!r}")
+        if kernels not in KERNELS:
+            raise ValueError(f"kernels must be one of {KERNELS}, got {kernels!r}")
+        if padding_mode not in PADDING_MODES:  # torch's Conv2d would accept more: keep both twins alike
+            raise ValueError(f"padding_mode must be one of {PADDING_MODES}, got {padding_mode!r}")
         if not widths or convs_per_stage < 1:
             raise ValueError(f"need at least one stage and one conv per stage, got widths={widths}, convs_per_stage={convs_per_stage}")
         self.in_channels = in_channels
@@ -64,9 +91,10 @@ class SmallCNN(nn.Module):
         for i, width in enumerate(widths):
             layers: list[nn.Module] = []
             if i > 0:  # downsample on entry, so stage i's output is a full-resolution map of that stage
-                layers.append(MaxPool2d(2) if pool == "max" else AvgPool2d(2))
+                layers.append(_downsample(pool, kernels))
             for _ in range(convs_per_stage):
-                layers.append(Conv2d(c, width, kernel_size, padding=kernel_size // 2, padding_mode=padding_mode, bias=not batch_norm))
+                conv = Conv2d if kernels == "ours" else nn.Conv2d  # same arguments, parameters and init
+                layers.append(conv(c, width, kernel_size, padding=kernel_size // 2, padding_mode=padding_mode, bias=not batch_norm))
                 if batch_norm:
                     layers.append(nn.BatchNorm2d(width))
                 layers.append(nn.ReLU())

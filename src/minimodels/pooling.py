@@ -160,8 +160,16 @@ def blur_pool2d(x: torch.Tensor, stride: int = 2) -> torch.Tensor:
     adobe/antialiased-cnns): unlike zeros it does not darken the border.
     """
     _check_blur(x, stride, "blur_pool2d")
-    windows = _reflect_pad1(x).unfold(2, 3, stride).unfold(3, 3, stride)  # (B, C, H_out, W_out, K, K)
-    return torch.einsum("bchwuv,uv->bchw", windows, binomial_kernel(x.dtype, x.device))  # (B, C, H_out, W_out)
+    B, C, H, W = x.shape
+    H_out, W_out = (H - 1) // stride + 1, (W - 1) // stride + 1
+    x = _reflect_pad1(x)  # (B, C, H + 2, W + 2)
+    # The 2-D filter is the outer product of [1, 2, 1] / 4 with itself, so it is
+    # applied as two 1-D passes, each a weighted sum of three strided slices:
+    # 6 multiply-adds per output pixel instead of 9, and no window copies.
+    rows = lambda u: x[:, :, u : u + stride * (H_out - 1) + 1 : stride]  # noqa: E731
+    x = (rows(0) + 2 * rows(1) + rows(2)) / 4  # (B, C, H_out, W + 2)
+    cols = lambda v: x[..., v : v + stride * (W_out - 1) + 1 : stride]  # noqa: E731
+    return (cols(0) + 2 * cols(1) + cols(2)) / 4  # (B, C, H_out, W_out)
 
 
 def _blur_pool2d_torch(x: torch.Tensor, stride: int = 2) -> torch.Tensor:
