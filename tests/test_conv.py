@@ -87,6 +87,17 @@ def test_pad2d_circular_matches_torch():
     assert torch.equal(pad2d(x, 1, "zeros"), F.pad(x, (1, 1, 1, 1)))
 
 
+@pytest.mark.parametrize("H, W, padding", [(5, 7, 1), (5, 7, 4), (2, 3, 1), (9, 4, 3), (28, 28, 9)])
+def test_pad2d_reflect_matches_torch(H, W, padding):
+    x = torch.randn(2, 3, H, W)
+    assert torch.equal(pad2d(x, padding, "reflect"), F.pad(x, (padding,) * 4, mode="reflect"))
+
+
+def test_pad2d_reflect_needs_a_larger_input():
+    with pytest.raises(ValueError, match="reflect padding 3 needs an input larger than 3x3, got 3x8"):
+        pad2d(torch.zeros(1, 1, 3, 8), 3, "reflect")
+
+
 @pytest.mark.parametrize("fn", [conv2d_loops, conv2d_unfold])
 def test_bad_input_is_explained(fn):
     x, w = torch.zeros(2, 3, 8, 8), torch.zeros(4, 3, 3, 3)

@@ -42,10 +42,13 @@ def pad2d(x: torch.Tensor, padding: int, mode: str = "zeros", value: float = 0.0
 
     ``mode="zeros"`` fills with ``value``; ``mode="circular"`` wraps around, as
     if the image tiled the plane (so a circular shift of the input is a shift of
-    the padded input too).
+    the padded input too). ``mode="reflect"`` mirrors the image about its edge
+    pixels, which are not repeated (``[x2, x1, x0, x1, x2, ...]``, as ``F.pad``):
+    the padding of blur filters (chapters 10 and 12), not offered by
+    :class:`Conv2d`.
     """
-    if mode not in PADDING_MODES:
-        raise ValueError(f"padding_mode must be one of {PADDING_MODES}, got {mode!r}")
+    if mode not in PADDING_MODES + ("reflect",):
+        raise ValueError(f"padding_mode must be one of {PADDING_MODES + ('reflect',)}, got {mode!r}")
     if padding == 0:
         return x
     H, W = x.shape[-2:]
@@ -55,6 +58,15 @@ def pad2d(x: torch.Tensor, padding: int, mode: str = "zeros", value: float = 0.0
         rows = torch.arange(-padding, H + padding, device=x.device) % H
         cols = torch.arange(-padding, W + padding, device=x.device) % W
         return x[..., rows, :][..., cols]
+    if mode == "reflect":
+        if padding >= min(H, W):
+            raise ValueError(f"reflect padding {padding} needs an input larger than {padding}x{padding}, got {H}x{W}")
+
+        def mirror(n: int) -> torch.Tensor:
+            i = torch.arange(-padding, n + padding, device=x.device).abs()  # -1 -> 1, -2 -> 2, ...
+            return torch.where(i > n - 1, 2 * (n - 1) - i, i)  # n -> n - 2, n + 1 -> n - 3, ...
+
+        return x[..., mirror(H), :][..., mirror(W)]
     out = x.new_full((*x.shape[:-2], H + 2 * padding, W + 2 * padding), value)
     out[..., padding : padding + H, padding : padding + W] = x
     return out

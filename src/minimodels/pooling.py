@@ -128,17 +128,6 @@ def binomial_kernel(dtype: torch.dtype = torch.float32, device=None) -> torch.Te
     return torch.outer(a, a) / 16
 
 
-def _reflect_pad1(x: torch.Tensor) -> torch.Tensor:
-    """Reflect-pad H and W by one pixel (the edge pixel is not repeated: ``[x1, x0, x1, ...]``)."""
-
-    def index(n: int) -> torch.Tensor:
-        i = torch.arange(-1, n + 1, device=x.device).abs()  # -1 -> 1
-        return torch.where(i > n - 1, 2 * (n - 1) - i, i)  # n -> n - 2
-
-    H, W = x.shape[-2:]
-    return x[..., index(H), :][..., index(W)]
-
-
 def _check_blur(x: torch.Tensor, stride: int, name: str, min_size: int = 2) -> None:
     if x.ndim != 4:
         raise ValueError(f"{name} expects input of shape (B, C, H, W), got {x.ndim}-D input of shape {tuple(x.shape)}")
@@ -162,7 +151,7 @@ def blur_pool2d(x: torch.Tensor, stride: int = 2) -> torch.Tensor:
     _check_blur(x, stride, "blur_pool2d")
     B, C, H, W = x.shape
     H_out, W_out = (H - 1) // stride + 1, (W - 1) // stride + 1
-    x = _reflect_pad1(x)  # (B, C, H + 2, W + 2)
+    x = pad2d(x, 1, "reflect")  # (B, C, H + 2, W + 2)
     # The 2-D filter is the outer product of [1, 2, 1] / 4 with itself, so it is
     # applied as two 1-D passes, each a weighted sum of three strided slices:
     # 6 multiply-adds per output pixel instead of 9, and no window copies.
