@@ -68,3 +68,85 @@ def test_bad_input_and_config_are_explained():
         ViT(pos_embedding="relative")
     with pytest.raises(ValueError, match="torchvision's VisionTransformer has a class token and learned positions"):
         to_torchvision(ViT(pool="mean"))
+
+
+# --- token dropping (keep=...) ---------------------------------------------------
+
+
+@pytest.mark.parametrize("pool", ["cls", "mean"])
+@pytest.mark.parametrize("pos", ["learned", "sincos", "none"])
+def test_keeping_every_token_is_the_plain_forward(pool, pos):
+    torch.manual_seed(0)
+    model = ViT(dim=16, depth=2, heads=2, mlp_dim=32, pool=pool, pos_embedding=pos).eval()
+    x = torch.randn(3, 1, 28, 28)
+    everything = torch.arange(49).expand(3, 49)
+    torch.testing.assert_close(model(x, keep=everything), model(x))
+    torch.testing.assert_close(model.features(x, keep=everything)["logits"], model.features(x)["logits"])
+
+
+def test_without_positions_a_permuted_full_set_gives_the_same_logits():
+    torch.manual_seed(0)
+    model = ViT(dim=16, depth=2, heads=2, mlp_dim=32, pool="mean", pos_embedding="none").eval()
+    x = torch.randn(3, 1, 28, 28)
+    permuted = torch.stack([torch.randperm(49) for _ in range(3)])
+    torch.testing.assert_close(model(x, keep=permuted), model(x), atol=1e-5, rtol=1e-4)
+
+
+def test_kept_tokens_are_the_selected_ones_after_positions():
+    torch.manual_seed(0)
+    for pool in ("cls", "mean"):
+        model = ViT(dim=16, depth=2, heads=2, mlp_dim=32, pool=pool).eval()
+        x = torch.randn(2, 1, 28, 28)
+        keep = torch.tensor([[0, 5, 48], [7, 8, 9]])
+        full, kept = model.tokens(x), model.tokens(x, keep)
+        first = int(pool == "cls")
+        assert kept.shape == (2, 3 + first, 16)
+        for b in range(2):
+            torch.testing.assert_close(kept[b, first:], full[b, first + keep[b]])  # positions travel with the patch
+        if first:
+            torch.testing.assert_close(kept[:, 0], full[:, 0])  # the class token is always kept
+        feats = model.features(x, keep)
+        assert feats["attention"][0].shape == (2, 2, 3 + first, 3 + first)
+        # dropping tokens changes the prediction, and the logits come from the kept tokens only
+        assert not torch.allclose(model(x, keep), model(x))
+        x2 = x.clone()
+        x2[1, :, 8:12, 8:12] += 5.0  # patch 2*7+2 = 16 of image 1: not kept by either row
+        torch.testing.assert_close(model(x2, keep), model(x, keep))
+
+
+def test_bad_keep_is_explained():
+    model = ViT(dim=16, depth=1, heads=2, mlp_dim=32)
+    x = torch.randn(2, 1, 28, 28)
+    with pytest.raises(ValueError, match=r"keep must be a \(B, M\) int64 tensor of patch indices with B = 2, got shape \(3, 4\)"):
+        model(x, keep=torch.zeros(3, 4, dtype=torch.long))
+    with pytest.raises(ValueError, match="got shape \\(2, 4\\), dtype torch.float32"):
+        model(x, keep=torch.zeros(2, 4))
+    with pytest.raises(ValueError, match=r"keep holds patch indices in \[0, 49\), got values from 0 to 49"):
+        model(x, keep=torch.tensor([[0, 49], [1, 2]]))
+
+
+# --- convolutional stem -----------------------------------------------------------
+
+
+def test_conv_stem_option():
+    from minimodels.hybrid import ConvStem, conv_stem_parameters
+
+    torch.manual_seed(0)
+    model = ViT(dim=32, depth=1, heads=2, mlp_dim=64, stem="conv", pool="mean")
+    assert isinstance(model.patch_embed, ConvStem)
+    feats = model.features(torch.randn(2, 1, 28, 28))
+    assert feats["tokens"][0].shape == (2, 49, 32) and feats["logits"].shape == (2, 10)
+    patch = ViT(dim=32, depth=1, heads=2, mlp_dim=64, pool="mean")
+    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    linear_embedding = 4 * 4 * 1 * 32 + 32
+    assert count(model) - count(patch) == conv_stem_parameters(4, 1, 32) - linear_embedding
+    fast = ViT(dim=32, depth=1, heads=2, mlp_dim=64, stem="conv", pool="mean", kernels="torch")
+    fast.load_state_dict(model.state_dict())
+    x = torch.randn(2, 1, 28, 28)
+    torch.testing.assert_close(fast.eval()(x), model.eval()(x), atol=1e-5, rtol=1e-4)
+    with pytest.raises(ValueError, match="a convolutional stem has no torchvision counterpart"):
+        to_torchvision(ViT(stem="conv"))
+    with pytest.raises(ValueError, match="stem must be one of"):
+        ViT(stem="resnet")
+    with pytest.raises(ValueError, match=r"patch size must be a power of two \(2, 4, 8, ...\), got 7"):
+        ViT(patch_size=7, stem="conv")

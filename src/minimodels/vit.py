@@ -16,6 +16,16 @@ With ``pool="cls"`` and learned positions the parameters map one to one onto
 ``torchvision.models.VisionTransformer`` (tests/test_vit.py copies them across
 and compares logits). ``features(x)`` returns the tokens after every block and
 each block's attention weights, for plots.
+
+Two options serve the later chapters:
+
+* ``stem="conv"`` replaces the linear patch embedding by the convolutional
+  stem of :mod:`minimodels.hybrid` (Xiao et al. 2021), a hybrid of the two
+  tracks (chapters 09 and 11);
+* ``forward(x, keep=...)`` drops patch tokens: only the patches whose indices
+  ``keep`` lists go through the blocks. A ViT can simply not look at a patch,
+  where a CNN has to be shown a black one; chapter 12 compares the two, after
+  the patch-dropping experiments of Naseer et al. (2021).
 """
 
 from __future__ import annotations
@@ -24,12 +34,15 @@ import torch
 from torch import nn
 
 from .attention import MultiHeadAttention
+from .hybrid import ConvStem
 from .patches import PatchEmbedding, linear_to_conv_weight, sincos_position_embedding
+from .pooling import KERNELS
 
 __all__ = ["ViT", "TransformerBlock", "to_torchvision"]
 
 POOLS = ("cls", "mean")
 POSITIONS = ("learned", "sincos", "none")
+STEMS = ("patch", "conv")
 
 
 class TransformerBlock(nn.Module):
@@ -60,6 +73,9 @@ class ViT(nn.Module):
     pool: "cls" (a learned class token, as ViT) or "mean" (average of the patch tokens).
     pos_embedding: "learned" (ViT), "sincos" (fixed 2-D) or "none".
     dropout: dropout after attention and inside the MLP.
+    stem: "patch" (the linear patch embedding, ViT) or "conv" (a
+        :class:`~minimodels.hybrid.ConvStem`; P must be a power of two).
+    kernels: the conv stem's layers, "ours" or "torch" (same function, faster).
     """
 
     def __init__(
@@ -76,6 +92,8 @@ class ViT(nn.Module):
         pool: str = "cls",
         pos_embedding: str = "learned",
         dropout: float = 0.0,
+        stem: str = "patch",
+        kernels: str = "ours",
     ):
         super().__init__()
         if image_size % patch_size:
@@ -84,12 +102,19 @@ class ViT(nn.Module):
             raise ValueError(f"pool must be one of {POOLS}, got {pool!r}")
         if pos_embedding not in POSITIONS:
             raise ValueError(f"pos_embedding must be one of {POSITIONS}, got {pos_embedding!r}")
+        if stem not in STEMS:
+            raise ValueError(f"stem must be one of {STEMS}, got {stem!r}")
+        if kernels not in KERNELS:
+            raise ValueError(f"kernels must be one of {KERNELS}, got {kernels!r}")
         self.image_size, self.patch_size, self.in_channels = image_size, patch_size, in_channels
         self.num_classes, self.dim, self.depth, self.heads, self.mlp_dim = num_classes, dim, depth, heads, mlp_dim
-        self.pool, self.pos_kind = pool, pos_embedding
+        self.pool, self.pos_kind, self.stem = pool, pos_embedding, stem
         grid = image_size // patch_size
         self.num_patches = grid * grid
-        self.patch_embed = PatchEmbedding(patch_size, in_channels, dim)
+        if stem == "patch":
+            self.patch_embed = PatchEmbedding(patch_size, in_channels, dim)
+        else:  # the same (B, N, D) tokens, from convolutions
+            self.patch_embed = ConvStem(patch_size, in_channels, dim, kernels=kernels)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, dim)) if pool == "cls" else None
         n_tokens = self.num_patches + (pool == "cls")
         if pos_embedding == "learned":
@@ -111,14 +136,34 @@ class ViT(nn.Module):
         if x.ndim != 4 or tuple(x.shape[1:]) != expected:
             raise ValueError(f"ViT expects images of shape (B, {', '.join(map(str, expected))}), got shape {tuple(x.shape)}")
 
-    def tokens(self, x: torch.Tensor) -> torch.Tensor:
-        """Input tokens of the first block: ``(B, N (+1), D)``."""
+    def _keep(self, t: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+        """The tokens ``keep`` selects, ``(B, M (+1), D)``; the class token always stays."""
+        B, N = t.shape[0], self.num_patches
+        if not isinstance(keep, torch.Tensor) or keep.dtype != torch.int64 or keep.ndim != 2 or keep.shape[0] != B:
+            got = f"shape {tuple(keep.shape)}, dtype {keep.dtype}" if isinstance(keep, torch.Tensor) else type(keep).__name__
+            raise ValueError(f"keep must be a (B, M) int64 tensor of patch indices with B = {B}, got {got}")
+        if keep.numel() and (keep.min() < 0 or keep.max() >= N):
+            raise ValueError(f"keep holds patch indices in [0, {N}), got values from {keep.min().item()} to {keep.max().item()}")
+        first = 1 if self.cls_token is not None else 0
+        rows = torch.arange(B, device=t.device).unsqueeze(1)  # (B, 1)
+        kept = t[:, first:][rows, keep.to(t.device)]  # (B, M, D)
+        return torch.cat([t[:, :first], kept], dim=1)
+
+    def tokens(self, x: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
+        """Input tokens of the first block: ``(B, N (+1), D)``, or ``(B, M (+1), D)`` with ``keep``.
+
+        ``keep`` (optional, ``(B, M)`` int64) lists the patch tokens to keep, per
+        image. They are selected *after* the position embedding is added, so each
+        kept token still says where its patch was.
+        """
         self._check(x)
         t = self.patch_embed(x)  # (B, N, D)
         if self.cls_token is not None:
             t = torch.cat([self.cls_token.expand(t.shape[0], -1, -1), t], dim=1)
         if self.pos_embedding is not None:
             t = t + self.pos_embedding
+        if keep is not None:
+            t = self._keep(t, keep)  # (B, M (+1), D)
         return t
 
     def _head(self, t: torch.Tensor) -> torch.Tensor:
@@ -126,16 +171,18 @@ class ViT(nn.Module):
         pooled = t[:, 0] if self.pool == "cls" else t.mean(dim=1)  # (B, D)
         return self.head(pooled)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        t = self.tokens(x)
+    def forward(self, x: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits ``(B, classes)``; ``keep`` (optional, ``(B, M)``) drops the other patch tokens."""
+        t = self.tokens(x, keep)
         for block in self.blocks:
             t = block(t)
         return self._head(t)  # (B, classes)
 
-    def features(self, x: torch.Tensor) -> dict[str, object]:
+    def features(self, x: torch.Tensor, keep: torch.Tensor | None = None) -> dict[str, object]:
         """``tokens``: list of (B, N(+1), D) after the embedding and each block;
-        ``attention``: list of (B, h, N(+1), N(+1)) weights per block; ``logits``."""
-        t = self.tokens(x)
+        ``attention``: list of (B, h, N(+1), N(+1)) weights per block; ``logits``.
+        With ``keep``, M kept tokens instead of N."""
+        t = self.tokens(x, keep)
         tokens, weights = [t], []
         for block in self.blocks:
             t = block(t)
@@ -153,6 +200,11 @@ def to_torchvision(model: ViT):
     """
     from torchvision.models import VisionTransformer
 
+    if model.stem != "patch":
+        raise ValueError(
+            f"torchvision's VisionTransformer embeds patches linearly; got stem={model.stem!r} "
+            f"(a convolutional stem has no torchvision counterpart)"
+        )
     if model.pool != "cls" or model.pos_kind != "learned":
         raise ValueError(
             f"torchvision's VisionTransformer has a class token and learned positions; "
