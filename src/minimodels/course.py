@@ -77,12 +77,20 @@ class Exercise:
         return self.heading.split()[1].rstrip(":")
 
 
+def _is_marker(line: str, marker: str) -> bool:
+    # A whole line, as nbgrader's ClearSolutions matches it: prose that merely
+    # mentions the markers is not a solution region.
+    return line.strip() == marker
+
+
 def _has_markers(cell) -> bool:
-    return cell.cell_type == "code" and (BEGIN in cell.source or END in cell.source)
+    return cell.cell_type == "code" and any(
+        _is_marker(line, BEGIN) or _is_marker(line, END) for line in cell.source.splitlines()
+    )
 
 
 def stub_solutions(source: str, where: str) -> str:
-    """``source`` with every BEGIN/END region (markers included) replaced by :data:`STUB`.
+    """``source`` with every BEGIN/END region (marker lines included) replaced by :data:`STUB`.
 
     The stub keeps the indentation of the BEGIN line, so a solution inside a
     function body becomes a function that raises ``NotImplementedError``.
@@ -92,14 +100,13 @@ def stub_solutions(source: str, where: str) -> str:
     out: list[str] = []
     begin_line = None
     for n, line in enumerate(source.splitlines(), start=1):
-        stripped = line.strip()
-        if stripped.startswith(BEGIN):
+        if _is_marker(line, BEGIN):
             if begin_line is not None:
                 raise MarkerError(f"{where}: '{BEGIN}' on line {n} inside the region opened on line {begin_line}")
             begin_line = n
             indent = line[: len(line) - len(line.lstrip())]
             out.extend(indent + s for s in STUB)
-        elif stripped.startswith(END):
+        elif _is_marker(line, END):
             if begin_line is None:
                 raise MarkerError(f"{where}: '{END}' on line {n} has no '{BEGIN}' before it")
             begin_line = None
