@@ -10,7 +10,8 @@ The site used is, in order:
 
 * the folder named by the environment variable ``MINIMODELS_SITE_DIR``, as it
   is (for development, e.g. a build made with notebook execution off);
-* ``_build/html`` when its ``index.html`` is newer than every source;
+* ``_build/html`` when its ``index.html`` is newer than every source (a failed
+  build, here or by ``make book``, removes ``index.html``);
 * otherwise a fresh build, with the command of ``make book``.
 
 Needs Chromium, chromedriver (Debian: ``chromium`` and ``chromium-driver``,
@@ -116,7 +117,11 @@ def site(driver) -> Path:
     command = [str(jupyter_book if jupyter_book.exists() else shutil.which("jupyter-book") or "jupyter-book")]
     build = subprocess.run(command + BUILD_COMMAND, cwd=ROOT, capture_output=True, text=True)
     if build.returncode != 0:
-        tail = "\n".join((build.stdout + build.stderr).splitlines()[-60:])
+        # A failed build still writes pages; without index.html the next run builds again
+        # instead of taking them for a good site (`make book` does the same).
+        index.unlink(missing_ok=True)
+        output = re.sub(r"\x1b\[[0-9;]*m", "", build.stdout + build.stderr)  # no colour codes
+        tail = "\n".join(output.splitlines()[-60:])
         pytest.fail(f"`jupyter-book {' '.join(BUILD_COMMAND)}` failed (exit {build.returncode}):\n{tail}")
     return html
 
