@@ -1,14 +1,16 @@
 # Two commands do all the set-up on a fresh machine (see README.md):
 #   make book   virtual environment + pinned requirements + minimodels, then the site
 #   make test   the same set-up, then every test, including nbval over every chapter
+#               and the browser test of the built site (tests/test_site.py)
+#   make student  the student version of every chapter, into _build/student
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install book test clean student
+.PHONY: install browser book test clean student
 
-install: $(STAMP)
+install: $(STAMP) browser
 
 # Reinstalls whenever the pins or the package metadata change.
 $(STAMP): requirements.txt pyproject.toml
@@ -17,12 +19,35 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
+# Chromium and its driver, for the browser test of the site (tests/test_site.py).
+# Installed with apt where we are root or have password-less sudo; otherwise a
+# message, and the browser test is skipped with its reason. Never fails the install.
+browser:
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then \
+	  exit 0; \
+	elif ! command -v apt-get >/dev/null 2>&1; then \
+	  echo "note: no apt-get here; install Chromium and chromedriver yourself for the browser test (tests/test_site.py)"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; } \
+	    || echo "note: apt-get could not install chromium chromium-driver; the browser test will be skipped"; \
+	elif sudo -n true 2>/dev/null; then \
+	  { sudo -n apt-get update -qq && sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; } \
+	    || echo "note: apt-get could not install chromium chromium-driver; the browser test will be skipped"; \
+	else \
+	  echo "note: not root and no password-less sudo: run 'sudo apt-get install chromium chromium-driver' for the browser test (tests/test_site.py)"; \
+	fi
+
 # -W: any Sphinx warning fails the build; --keep-going: report all of them first.
+# A failed build removes index.html, so tests/test_site.py never takes its pages
+# for a good site (it rebuilds when index.html is missing or older than a source).
 book: install
-	$(BIN)/jupyter-book build . --builder html -W --keep-going
+	$(BIN)/jupyter-book build . --builder html -W --keep-going || { rm -f _build/html/index.html; exit 1; }
 
 test: install
 	$(BIN)/python -m pytest
+
+student: $(STAMP)
+	$(BIN)/python -m minimodels.course student _build/student
 
 clean:
 	rm -rf _build

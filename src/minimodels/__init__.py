@@ -16,6 +16,7 @@ module               what it holds
 ``summary``          layer-by-layer shape and parameter tables (ch. 04)
 ``timing``           robust timing for speed ratios (ch. 02, ``benchmarks/``)
 ``exercises``        the checks behind every exercise cell
+``course``           student versions of the chapters, the list of exercises
 ``book``             ``glue`` that also works outside the book (e.g. on Colab)
 ===================  ========================================================
 
