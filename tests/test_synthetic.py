@@ -45,3 +45,27 @@ def test_bad_arguments_are_explained():
         make_shapes(4, seed=0, radius=(5, 2))
     with pytest.raises(ValueError, match="same length"):
         draw_shapes(torch.tensor([0, 1]), torch.tensor([[5, 5]]), torch.tensor([2, 2]), 12)
+
+
+def test_diagonal_pairs_shapes_labels_and_layout():
+    from minimodels.synthetic import make_diagonal_pairs
+
+    images, labels = make_diagonal_pairs(200, seed=0).tensors
+    assert images.shape == (200, 1, 28, 28) and images.dtype == torch.float32
+    assert set(labels.tolist()) == {0, 1} and abs(int(labels.sum()) - 100) <= 1
+    quadrants = images.unfold(2, 14, 14).unfold(3, 14, 14)  # (B, 1, 2, 2, 14, 14)
+    assert (quadrants.sum(dim=(-2, -1)) > 0).all()  # one shape in every quadrant
+    assert images[..., 0, :].sum() == 0 and images[..., :, 0].sum() == 0  # never touching the border
+    assert torch.equal(images, make_diagonal_pairs(200, seed=0).tensors[0])
+    assert not torch.equal(images, make_diagonal_pairs(200, seed=1).tensors[0])
+
+
+def test_diagonal_pairs_errors():
+    from minimodels.synthetic import make_diagonal_pairs
+
+    with pytest.raises(ValueError, match="size must be even"):
+        make_diagonal_pairs(4, seed=0, size=27)
+    with pytest.raises(ValueError, match="radius"):
+        make_diagonal_pairs(4, seed=0, radius=(3, 6))
+    with pytest.raises(ValueError, match="n must be at least 1"):
+        make_diagonal_pairs(0, seed=0)

@@ -7,7 +7,9 @@ opaque files in the repository. So a result is stored the first time it is
 computed, under a key made of
 
 * the experiment's *specification* (a JSON-able dict: model, data, training),
-* a digest of the ``minimodels`` source code and the torch version,
+* a digest of the ``minimodels`` source code that computes results (all of it
+  but this module, the package docstring and the presentation modules ``book``,
+  ``course``, ``verdicts`` and ``exercises``) and the torch version,
 
 so changing the experiment, the code that runs it or torch computes it afresh.
 Training is seeded and deterministic on a CPU, so a cached result is the
@@ -54,11 +56,17 @@ def cache_dir() -> Path | None:
     return Path.home() / ".cache" / "minimodels"
 
 
+# Modules that present or check results but compute none: editing them keeps the cache.
+_NOT_COMPUTING = ("__init__.py", "book.py", "cache.py", "course.py", "verdicts.py", "exercises")
+
+
 @functools.lru_cache(maxsize=1)
 def source_digest() -> str:
-    """sha256 over every source file of the package, and the torch version."""
+    """sha256 over the package's source files that compute results, and the torch version."""
     h = hashlib.sha256(torch.__version__.encode())
     for path in sorted(_PACKAGE.rglob("*.py")):
+        if path.relative_to(_PACKAGE).parts[0] in _NOT_COMPUTING:
+            continue
         h.update(str(path.relative_to(_PACKAGE)).encode())
         h.update(path.read_bytes())
     return h.hexdigest()

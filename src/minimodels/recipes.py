@@ -19,7 +19,10 @@ from .cnn import SmallCNN
 from .train import TrainConfig, seed_everything
 from .vit import ViT
 
-__all__ = ["SMALL_CNN", "SMALL_CNN_TRAINING", "small_cnn_recipe", "VIT", "VIT_TRAINING", "VIT_MAX_SHIFT", "vit_recipe"]
+__all__ = [
+    "SMALL_CNN", "SMALL_CNN_TRAINING", "small_cnn_recipe", "VIT", "VIT_TRAINING", "VIT_MAX_SHIFT", "vit_recipe",
+    "SMALL_CNN_EXPERIMENT", "VIT_EXPERIMENT", "HYBRID_EXPERIMENT", "EXPERIMENT_SAMPLES", "EXPERIMENT_BATCH_SIZE",
+]
 
 # SmallCNN for MNIST-5k: three stages of two 3x3 convolutions, 16-32-64 channels
 # (about 73k parameters). Two convolutions per stage beat one wider one at the
@@ -61,3 +64,16 @@ def vit_recipe(seed: int = 0, **overrides) -> tuple[nn.Module, TrainConfig, Call
     seed_everything(seed)
     model = ViT(**{**VIT, **overrides})
     return model, replace(VIT_TRAINING, seed=seed), partial(random_shift, max_shift=VIT_MAX_SHIFT)
+
+
+# Experiment-size models (chapters 08-12), about 20k parameters each, so that a
+# comparison can afford three seeds and several variants on a 2-core CPU. Both
+# families see the same number of training images (EXPERIMENT_SAMPLES, in batches
+# of 64, whatever the training-set size) with their recipe's optimiser settings;
+# the CNN uses torch's convolution kernels, which compute the same function as
+# ours (tests/test_cnn.py) about 2.7x faster (benchmarks/bench_kernels.py).
+SMALL_CNN_EXPERIMENT = dict(widths=(8, 16, 32), kernels="torch")
+VIT_EXPERIMENT = dict(dim=32, depth=2, heads=2, mlp_dim=64)
+HYBRID_EXPERIMENT = dict(VIT_EXPERIMENT, stem="conv", kernels="torch")  # Xiao et al. 2021's conv stem
+EXPERIMENT_SAMPLES = 24_000
+EXPERIMENT_BATCH_SIZE = 64

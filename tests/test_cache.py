@@ -1,0 +1,72 @@
+"""minimodels.cache: results computed once, keyed by specification and code."""
+
+import pytest
+import torch
+
+from minimodels import cache
+
+
+@pytest.fixture
+def folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("MINIMODELS_CACHE", str(tmp_path))
+    return tmp_path
+
+
+def test_cached_computes_once_then_loads(folder):
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"x": torch.arange(3), "acc": 0.5}
+
+    first = cache.cached("demo", {"a": 1}, compute)
+    second = cache.cached("demo", {"a": 1}, compute)
+    assert calls == [1]
+    assert torch.equal(first["x"], second["x"]) and second["acc"] == 0.5
+    assert len(list(folder.glob("demo-*.pt"))) == 1
+
+
+def test_key_depends_on_spec_not_on_key_order(folder):
+    assert cache.cache_key({"a": 1, "b": [1, 2]}) == cache.cache_key({"b": [1, 2], "a": 1})
+    assert cache.cache_key({"a": 1}) != cache.cache_key({"a": 2})
+    calls = []
+    cache.cached("demo", {"a": 1}, lambda: calls.append(1))
+    cache.cached("demo", {"a": 2}, lambda: calls.append(2))
+    assert calls == [1, 2]
+
+
+def test_unreadable_file_is_recomputed(folder):
+    cache.cached("demo", {"a": 1}, lambda: 1)
+    (path,) = folder.glob("demo-*.pt")
+    path.write_bytes(b"not a torch file")
+    assert cache.cached("demo", {"a": 1}, lambda: 2) == 2
+    assert cache.cached("demo", {"a": 1}, lambda: 3) == 2  # rewritten
+
+
+def test_off_and_default_locations(tmp_path, monkeypatch):
+    monkeypatch.setenv("MINIMODELS_CACHE", "off")
+    assert cache.cache_dir() is None
+    calls = []
+    cache.cached("demo", {}, lambda: calls.append(1))
+    cache.cached("demo", {}, lambda: calls.append(1))
+    assert calls == [1, 1]
+    monkeypatch.delenv("MINIMODELS_CACHE")
+    book = tmp_path / "book"
+    (book / "chapters").mkdir(parents=True)
+    (book / "_config.yml").write_text("title: x\n")
+    (book / "_toc.yml").write_text("root: index\n")
+    monkeypatch.chdir(book / "chapters")  # notebooks run from their own folder
+    assert cache.cache_dir() == book.resolve() / "_build" / "cache"
+    monkeypatch.chdir(tmp_path)
+    assert cache.cache_dir().parts[-2:] == (".cache", "minimodels")
+
+
+def test_spec_must_be_json(folder):
+    with pytest.raises(TypeError, match="JSON-able"):
+        cache.cache_key({"model": object()})
+
+
+def test_presentation_modules_do_not_change_the_digest():
+    files = {p.relative_to(cache._PACKAGE).parts[0] for p in cache._PACKAGE.rglob("*.py")}
+    assert {"verdicts.py", "exercises", "book.py"} <= files
+    assert set(cache._NOT_COMPUTING) <= files  # every excluded name exists (no typo silently excludes nothing)
