@@ -70,3 +70,12 @@ def test_presentation_modules_do_not_change_the_digest():
     files = {p.relative_to(cache._PACKAGE).parts[0] for p in cache._PACKAGE.rglob("*.py")}
     assert {"verdicts.py", "exercises", "book.py"} <= files
     assert set(cache._NOT_COMPUTING) <= files  # every excluded name exists (no typo silently excludes nothing)
+
+
+def test_excluding_files_changes_the_digest_and_names_real_files():
+    from minimodels import experiments
+
+    assert cache.source_digest(("flops.py",)) != cache.source_digest()
+    files = {p.relative_to(cache._PACKAGE).parts[0] for p in cache._PACKAGE.rglob("*.py")}
+    assert set(experiments._ANALYSIS) <= files
+    assert cache.cache_key({"a": 1}, ("flops.py",)) != cache.cache_key({"a": 1})

@@ -60,38 +60,44 @@ def cache_dir() -> Path | None:
 _NOT_COMPUTING = ("__init__.py", "book.py", "cache.py", "course.py", "verdicts.py", "exercises")
 
 
-@functools.lru_cache(maxsize=1)
-def source_digest() -> str:
-    """sha256 over the package's source files that compute results, and the torch version."""
+@functools.lru_cache(maxsize=None)
+def source_digest(exclude: tuple[str, ...] = ()) -> str:
+    """sha256 over the package's source files that compute results, and the torch version.
+
+    ``exclude`` names further top-level files or folders of the package to leave
+    out (for example the analysis code, for a key of trained weights).
+    """
+    skip = set(_NOT_COMPUTING) | set(exclude)
     h = hashlib.sha256(torch.__version__.encode())
     for path in sorted(_PACKAGE.rglob("*.py")):
-        if path.relative_to(_PACKAGE).parts[0] in _NOT_COMPUTING:
+        if path.relative_to(_PACKAGE).parts[0] in skip:
             continue
         h.update(str(path.relative_to(_PACKAGE)).encode())
         h.update(path.read_bytes())
     return h.hexdigest()
 
 
-def cache_key(spec: Mapping[str, Any]) -> str:
+def cache_key(spec: Mapping[str, Any], exclude: tuple[str, ...] = ()) -> str:
     """A short hex key for ``spec`` (JSON-able, order of keys irrelevant) and the current code."""
     try:
         text = json.dumps(spec, sort_keys=True)
     except TypeError as err:
         raise TypeError(f"a cache spec must be JSON-able (str, numbers, lists, dicts), got {spec!r}: {err}") from None
-    return hashlib.sha256((text + source_digest()).encode()).hexdigest()[:20]
+    return hashlib.sha256((text + source_digest(tuple(exclude))).encode()).hexdigest()[:20]
 
 
-def cached(name: str, spec: Mapping[str, Any], compute: Callable[[], T]) -> T:
+def cached(name: str, spec: Mapping[str, Any], compute: Callable[[], T], exclude: tuple[str, ...] = ()) -> T:
     """``compute()``, or its stored value for the same ``name``, ``spec`` and code.
 
     ``compute`` must return something ``torch.save`` can store (tensors,
     numbers, lists, dicts, dataclasses of those). A file that cannot be read
-    (an interrupted write, say) is computed again.
+    (an interrupted write, say) is computed again. ``exclude``: source files
+    the value does not depend on (see :func:`source_digest`).
     """
     folder = cache_dir()
     if folder is None:
         return compute()
-    path = folder / f"{name}-{cache_key(spec)}.pt"
+    path = folder / f"{name}-{cache_key(spec, exclude)}.pt"
     if path.is_file():
         try:
             return torch.load(path, weights_only=False)  # our own files, written below

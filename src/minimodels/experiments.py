@@ -14,6 +14,9 @@ From a terminal::
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import inspect
 import math
 from dataclasses import asdict, dataclass, replace
 from functools import partial
@@ -36,6 +39,15 @@ __all__ = [
 ]
 
 FAMILIES = ("cnn", "vit")
+
+# Trained weights depend on the model, data and training code, not on how the chapters analyse
+# them: these modules (and this one) are left out of the trained models' cache key, so editing
+# a measurement does not retrain a hundred models. The functions of this module that turn a
+# request into a training run are keyed by their own source instead (``_training_code``).
+_ANALYSIS = (
+    "experiments.py", "attention_distance.py", "corruptions.py", "flops.py", "receptive_field.py", "shifts.py",
+    "summary.py", "timing.py",
+)
 DATASETS = ("mnist5k", "diagonal")
 
 
@@ -132,9 +144,16 @@ def _prepare(
     curves = samples is None if curves is None else curves
     spec = {
         "family": family, "seed": seed, "data": data, "n_train": len(train_set), "max_shift": shift,
-        "model": model_args, "training": asdict(config), "curves": curves,
+        "model": model_args, "training": asdict(config), "curves": curves, "code": _training_code(),
     }
     return net, train_set, test_set, config, shift, curves, spec
+
+
+@functools.lru_cache(maxsize=1)
+def _training_code() -> str:
+    """A digest of the source of the functions that turn a request into a training run."""
+    parts = [inspect.getsource(f) for f in (build, balanced_subset, dataset, _prepare, train)]
+    return hashlib.sha256("".join(parts).encode()).hexdigest()[:16]
 
 
 def train(family: str, *, progress: bool = True, **kwargs) -> Trained:
@@ -163,7 +182,7 @@ def train(family: str, *, progress: bool = True, **kwargs) -> Trained:
             history.test_loss, history.test_acc = [loss], [acc]
         return {"state": {k: v.detach().cpu() for k, v in net.state_dict().items()}, "history": asdict(history)}
 
-    result = cached(f"{family}-{spec['data']}", spec, run)
+    result = cached(f"{family}-{spec['data']}", spec, run, exclude=_ANALYSIS)
     net.load_state_dict(result["state"])
     net.to("cpu").eval()
     return Trained(net, History(**result["history"]), spec)
@@ -189,7 +208,7 @@ def _is_cached(request: dict) -> bool:
     if folder is None:
         return False
     spec = _prepare(**request)[-1]
-    return (folder / f"{spec['family']}-{spec['data']}-{cache_key(spec)}.pt").is_file()
+    return (folder / f"{spec['family']}-{spec['data']}-{cache_key(spec, _ANALYSIS)}.pt").is_file()
 
 
 def train_many(requests: list[dict], workers: int | None = None, progress: bool = True) -> list[Trained]:
@@ -523,10 +542,13 @@ def _robustness(seeds, progress: bool) -> dict:
     trained = iter(train_many(flat, progress=progress))
     runs = {name: [next(trained) for _ in reqs] for name, reqs in groups.items()}
 
-    def acc(model, images, **kw) -> float:
+    def acc(model, images, keep=None) -> float:
+        preds = []
         with torch.no_grad():
-            preds = torch.cat([model(images[i : i + 500], **kw).argmax(1) for i in range(0, len(images), 500)])
-        return (preds == y[: len(images)]).float().mean().item()
+            for i in range(0, len(images), 500):
+                kw = {} if keep is None else {"keep": keep[i : i + 500]}
+                preds.append(model(images[i : i + 500], **kw).argmax(1))
+        return (torch.cat(preds) == y[: len(images)]).float().mean().item()
 
     out: dict = {"noise": list(NOISE_SIGMAS), "blur": list(BLUR_SIGMAS), "occlusion": list(OCCLUDED_FRACTIONS)}
     for name, models in runs.items():
