@@ -25,6 +25,7 @@ import torch
 from einops import repeat
 
 from .conv import pad2d
+from .patches import _check_images as _check_patch_images
 
 __all__ = ["gaussian_noise", "gaussian_kernel1d", "gaussian_blur", "occlude_patches", "random_patch_subsets"]
 
@@ -105,18 +106,6 @@ def gaussian_blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
     return x.unfold(3, len(kernel), 1) @ kernel  # (B, C, H, W)
 
 
-def _check_patches(images_shape: tuple[int, ...], patch_size: int, name: str) -> tuple[int, int]:
-    B, C, H, W = images_shape
-    if patch_size < 1:
-        raise ValueError(f"{name}: patch_size must be at least 1, got {patch_size}")
-    if H % patch_size or W % patch_size:
-        raise ValueError(
-            f"{name}: image size {H}x{W} is not divisible by patch size {patch_size} "
-            f"(remainder {H % patch_size}x{W % patch_size})"
-        )
-    return H // patch_size, W // patch_size
-
-
 def occlude_patches(images: torch.Tensor, fraction: float, patch_size: int = 4, seed: int = 0) -> torch.Tensor:
     """Set a random ``fraction`` of each image's non-overlapping ``P x P`` patches to 0.
 
@@ -125,9 +114,9 @@ def occlude_patches(images: torch.Tensor, fraction: float, patch_size: int = 4, 
     size the blacked-out regions are whole tokens (Naseer et al. 2021 occlude
     this way).
     """
-    B, C, H, W = _check_images(images, "occlude_patches")
+    B, C, H, W = _check_patch_images(images, patch_size, "occlude_patches")  # one check for patches, shared with patchify
     _check_fraction(fraction, "occlude_patches: fraction")
-    grid_h, grid_w = _check_patches(images.shape, patch_size, "occlude_patches")
+    grid_h, grid_w = H // patch_size, W // patch_size
     N = grid_h * grid_w
     order = torch.rand(B, N, generator=_generator(seed)).argsort(dim=1)  # a random permutation per image
     keep = torch.ones(B, N, dtype=images.dtype)
