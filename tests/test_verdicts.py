@@ -72,6 +72,11 @@ def test_claim4_follows_consistency():
 def test_claim5_follows_published_and_measured_accuracy():
     rob = {"CNN recipe": {"table": {"test_acc": {"mean": 0.984}}}, "ViT recipe": {"table": {"test_acc": {"mean": 0.954}}}}
     assert V.claim5(rob, parameters()).verdict == V.CAVEATS
+    timed = copy.deepcopy(rob)
+    timed["CNN recipe"]["table"]["train_seconds"], timed["ViT recipe"]["table"]["train_seconds"] = 50.0, 90.0
+    assert "in less training time" in " ".join(V.claim5(timed, parameters()).reasons)
+    timed["CNN recipe"]["table"]["train_seconds"] = 120.0
+    assert "more training time" in " ".join(V.claim5(timed, parameters()).reasons)
     close = copy.deepcopy(rob)
     close["ViT recipe"]["table"]["test_acc"]["mean"] = 0.98
     assert V.claim5(close, parameters()).verdict == V.HOLDS
