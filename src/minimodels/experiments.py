@@ -14,10 +14,13 @@ From a terminal::
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import functools
 import hashlib
 import inspect
 import math
+import multiprocessing
+import os
 from dataclasses import asdict, dataclass, replace
 from functools import partial
 from typing import Any, Callable, Mapping
@@ -31,7 +34,7 @@ from .augment import random_shift
 from .cache import cache_dir, cache_key, cached
 from .data import load_mnist5k
 from .synthetic import make_diagonal_pairs
-from .train import History, TrainConfig, count_parameters, evaluate, fit
+from .train import History, TrainConfig, _progress, count_parameters, evaluate, fit  # _progress: the one bar policy
 
 __all__ = [
     "FAMILIES", "DATASETS", "Trained", "build", "dataset", "balanced_subset", "train", "train_many", "experiment_run",
@@ -220,13 +223,6 @@ def train_many(requests: list[dict], workers: int | None = None, progress: bool 
     2-core machine. Results go through the cache, so they are identical to a
     sequential run on the same machine.
     """
-    import concurrent.futures as cf  # noqa: PLC0415
-    import multiprocessing  # noqa: PLC0415
-    import os  # noqa: PLC0415
-
-    from .cache import cache_dir  # noqa: PLC0415
-    from .train import _progress  # noqa: PLC0415 - the course's one progress-bar policy
-
     workers = workers or min(2, os.cpu_count() or 1)
     missing = [r for r in requests if not _is_cached(r)]
     if missing and workers > 1 and cache_dir() is not None:
@@ -264,10 +260,6 @@ def experiment_run(family: str, seed: int, **kwargs) -> dict:
     return request
 
 
-def _accuracies(requests: list[dict], progress: bool) -> list[float]:
-    return [t.test_acc for t in train_many(requests, progress=progress)]
-
-
 SEEDS = (0, 1, 2)
 
 
@@ -284,7 +276,7 @@ def _recipe_models() -> tuple[Trained, Trained]:
 # ---------------------------------------------------------------- chapter 08
 
 DIAGONAL_MODELS = {
-    # name: (family, model arguments, epochs); about equal training seconds on a 2-core CPU
+    # name: (family, model arguments, epochs); tens of seconds per run on one core (the chapter lists them)
     "local CNN": ("cnn", dict(widths=(16,), convs_per_stage=3, kernels="torch"), 10),
     "SmallCNN": ("cnn", dict(recipes.SMALL_CNN_EXPERIMENT), 10),
     "ViT": ("vit", dict(recipes.VIT_EXPERIMENT, patch_size=14), 40),
