@@ -26,6 +26,7 @@ module                  what it holds
 ``cache``            results computed once per build, keyed by spec and code
 ``experiments``      the experiments of chapters 08-13, runnable anywhere
 ``verdicts``         the six claims' verdicts, computed from measurements (ch. 13)
+``literature``       the published figures the chapters quote, with sources
 ``timing``           robust timing for speed ratios (ch. 02, ``benchmarks/``)
 ``exercises``        the checks behind every exercise cell
 ``course``           student versions of the chapters, the list of exercises

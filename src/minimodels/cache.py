@@ -9,7 +9,7 @@ computed, under a key made of
 * the experiment's *specification* (a JSON-able dict: model, data, training),
 * a digest of the ``minimodels`` source code that computes results (all of it
   but this module, the package docstring and the presentation modules ``book``,
-  ``course``, ``verdicts`` and ``exercises``) and the torch version,
+  ``course``, ``literature``, ``verdicts`` and ``exercises``) and the torch version,
 
 so changing the experiment, the code that runs it or torch computes it afresh.
 Training is seeded and deterministic on a CPU, so a cached result is the
@@ -57,7 +57,7 @@ def cache_dir() -> Path | None:
 
 
 # Modules that present or check results but compute none: editing them keeps the cache.
-_NOT_COMPUTING = ("__init__.py", "book.py", "cache.py", "course.py", "verdicts.py", "exercises")
+_NOT_COMPUTING = ("__init__.py", "book.py", "cache.py", "course.py", "literature.py", "verdicts.py", "exercises")
 
 
 @functools.lru_cache(maxsize=None)
