@@ -10,13 +10,12 @@ Run by hand: ``.venv/bin/python benchmarks/bench_attention.py``.
 from __future__ import annotations
 
 import argparse
-import platform
 
 import torch
 import torch.nn.functional as F
 
 from minimodels.attention import attention
-from minimodels.timing import ratio
+from minimodels.timing import describe_machine, ratio
 
 # (B, h, N, d, what): heads of width 64 as in ViT-S and ViT-B, batches sized so that each call takes milliseconds.
 SHAPES = [
@@ -56,7 +55,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=15)
     args = parser.parse_args()
 
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.processor() or platform.machine()}")
+    print(describe_machine())
     print("\nattention / F.scaled_dot_product_attention time ratio (fastest of --repeats runs each, median of 3 rounds; < 1: ours faster)")
     print(f"{'(B, h, N, d)':<20} {'':<27} {'forward':>8} {'fwd+bwd':>8}")
     rows = attention_ratios(args.repeats)

@@ -9,7 +9,6 @@ training seconds. Run by hand: ``.venv/bin/python benchmarks/bench_conv.py``.
 from __future__ import annotations
 
 import argparse
-import platform
 
 import torch
 import torch.nn.functional as F
@@ -17,7 +16,7 @@ import torch.nn.functional as F
 from minimodels.conv import conv2d_unfold
 from minimodels.data import load_mnist5k
 from minimodels.recipes import small_cnn_recipe
-from minimodels.timing import ratio
+from minimodels.timing import describe_machine, ratio
 from minimodels.train import count_parameters, fit
 
 # (B, C_in, C_out, H, K, stride, padding): SmallCNN's layers on MNIST, then two larger ones.
@@ -58,7 +57,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=15)
     args = parser.parse_args()
 
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.processor() or platform.machine()}")
+    print(describe_machine())
     print("\nconv2d_unfold / F.conv2d time ratio (fastest of --repeats runs each, median of 3 rounds; < 1: ours faster)")
     print(f"{'(B, C_in, C_out, H, K, stride, pad)':<38} {'forward':>8} {'fwd+bwd':>8}")
     rows = conv_ratios(args.repeats)

@@ -11,14 +11,13 @@ saves by training with ``kernels="torch"``. Run by hand:
 from __future__ import annotations
 
 import argparse
-import platform
 
 import torch
 import torch.nn.functional as F
 
 from minimodels.cnn import SmallCNN
 from minimodels.recipes import SMALL_CNN
-from minimodels.timing import best_seconds, ratio
+from minimodels.timing import best_seconds, describe_machine, ratio
 
 
 def training_step(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor):
@@ -38,7 +37,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--batch-size", type=int, default=64)
     args = parser.parse_args()
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.processor() or platform.machine()}")
+    print(describe_machine())
     g = torch.Generator().manual_seed(0)
     x = torch.rand(args.batch_size, 1, 28, 28, generator=g)
     y = torch.randint(0, 10, (args.batch_size,), generator=g)

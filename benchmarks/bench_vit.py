@@ -11,14 +11,11 @@ rate, no warm-up, weight decay, label smoothing or shifts). Run by hand:
 from __future__ import annotations
 
 import argparse
-import platform
-
-import torch
-
 from dataclasses import replace
 
 from minimodels.data import load_mnist5k
 from minimodels.recipes import vit_recipe
+from minimodels.timing import describe_machine
 from minimodels.train import TrainConfig, count_parameters, fit
 
 
@@ -27,7 +24,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--ablation", action="store_true", help="also train without shifts, and a plain run")
     args = parser.parse_args()
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.processor() or platform.machine()}")
+    print(describe_machine())
     split = load_mnist5k()
     for seed in args.seeds:
         _, config, augment = vit_recipe(seed=seed)  # each variant below builds its own model

@@ -9,11 +9,14 @@ typical run.
 
 from __future__ import annotations
 
+import platform
 import statistics
 import time
 from typing import Callable
 
-__all__ = ["run_times", "median_seconds", "best_seconds", "ratio"]
+import torch
+
+__all__ = ["run_times", "median_seconds", "best_seconds", "ratio", "describe_machine"]
 
 
 def run_times(fn: Callable[[], object], repeats: int = 15, warmup: int = 3) -> list[float]:
@@ -46,3 +49,8 @@ def ratio(ours: Callable[[], object], reference: Callable[[], object], repeats: 
     Alternating the two in rounds spreads slow spells of a shared machine over both.
     """
     return statistics.median(best_seconds(ours, repeats) / best_seconds(reference, repeats) for _ in range(rounds))
+
+
+def describe_machine() -> str:
+    """One line for a benchmark's output: torch version, threads and processor."""
+    return f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.processor() or platform.machine()}"
