@@ -90,3 +90,20 @@ def test_summarise():
     assert E.summarise([1.0]) == (1.0, 0.0)
     mean, std = E.summarise([1.0, 2.0, 3.0])
     assert mean == 2.0 and std == pytest.approx(1.0)
+
+
+def test_train_groups_returns_runs_grouped_like_the_requests(monkeypatch):
+    seen = []
+
+    def fake_train_many(requests, progress=True):
+        seen.append(len(requests))
+        return [r["seed"] for r in requests]
+
+    monkeypatch.setattr(E, "train_many", fake_train_many)
+    groups = {"a": [{"seed": 1}, {"seed": 2}], ("b", 250): [{"seed": 3}], "c": []}
+    assert E.train_groups(groups, progress=False) == {"a": [1, 2], ("b", 250): [3], "c": []}
+    assert seen == [3]  # one pool for every group
+
+
+def test_dataset_is_loaded_once_per_process():
+    assert E.dataset("mnist5k", 250) is E.dataset("mnist5k", 250)

@@ -32,7 +32,7 @@ from typing import Any, Callable, Mapping, TypeVar
 
 import torch
 
-__all__ = ["cache_dir", "cache_key", "cached", "source_digest"]
+__all__ = ["cache_dir", "cache_key", "cache_path", "cached", "source_digest"]
 
 T = TypeVar("T")
 _PACKAGE = Path(__file__).resolve().parent
@@ -86,6 +86,12 @@ def cache_key(spec: Mapping[str, Any], exclude: tuple[str, ...] = ()) -> str:
     return hashlib.sha256((text + source_digest(tuple(exclude))).encode()).hexdigest()[:20]
 
 
+def cache_path(name: str, spec: Mapping[str, Any], exclude: tuple[str, ...] = ()) -> Path | None:
+    """The file :func:`cached` stores ``name`` / ``spec`` in (None when caching is off)."""
+    folder = cache_dir()
+    return None if folder is None else folder / f"{name}-{cache_key(spec, exclude)}.pt"
+
+
 def cached(name: str, spec: Mapping[str, Any], compute: Callable[[], T], exclude: tuple[str, ...] = ()) -> T:
     """``compute()``, or its stored value for the same ``name``, ``spec`` and code.
 
@@ -94,17 +100,16 @@ def cached(name: str, spec: Mapping[str, Any], compute: Callable[[], T], exclude
     (an interrupted write, say) is computed again. ``exclude``: source files
     the value does not depend on (see :func:`source_digest`).
     """
-    folder = cache_dir()
-    if folder is None:
+    path = cache_path(name, spec, exclude)
+    if path is None:
         return compute()
-    path = folder / f"{name}-{cache_key(spec, exclude)}.pt"
     if path.is_file():
         try:
             return torch.load(path, weights_only=False)  # our own files, written below
         except Exception:  # noqa: BLE001 - unreadable: recompute and overwrite
             pass
     value = compute()
-    folder.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(f".{os.getpid()}.tmp")
     torch.save(value, partial)
     os.replace(partial, path)  # atomic: a reader never sees half a file

@@ -31,13 +31,14 @@ from torch.utils.data import TensorDataset
 
 from . import recipes
 from .augment import random_shift
-from .cache import cache_dir, cache_key, cached
+from .cache import cache_dir, cache_path, cached
 from .data import load_mnist5k
 from .synthetic import make_diagonal_pairs
 from .train import History, TrainConfig, _progress, count_parameters, evaluate, fit  # _progress: the one bar policy
 
 __all__ = [
-    "FAMILIES", "DATASETS", "Trained", "build", "dataset", "balanced_subset", "train", "train_many", "experiment_run",
+    "FAMILIES", "DATASETS", "Trained", "build", "dataset", "balanced_subset", "train", "train_many", "train_groups",
+    "experiment_run",
     "summarise", "locality", "parameter_efficiency", "translation", "data_efficiency", "robustness",
 ]
 
@@ -104,8 +105,12 @@ def balanced_subset(data: TensorDataset, n: int) -> TensorDataset:
     return TensorDataset(x[idx], y[idx])
 
 
+@functools.lru_cache(maxsize=16)  # each run asks twice (cached? then train); loading checks a sha256 or draws shapes
 def dataset(name: str, n_train: int | None = None) -> tuple[TensorDataset, TensorDataset, int]:
-    """``(train, test, num_classes)`` of ``name``: "mnist5k" (4,000 / 1,000) or "diagonal" (synthetic)."""
+    """``(train, test, num_classes)`` of ``name``: "mnist5k" (4,000 / 1,000) or "diagonal" (synthetic).
+
+    Cached per process: the same tensors are returned to every caller, which must not modify them.
+    """
     if name == "mnist5k":
         split = load_mnist5k()
         train_set, test_set, classes = split.train, split.test, 10
@@ -185,7 +190,7 @@ def train(family: str, *, progress: bool = True, **kwargs) -> Trained:
             history.test_loss, history.test_acc = [loss], [acc]
         return {"state": {k: v.detach().cpu() for k, v in net.state_dict().items()}, "history": asdict(history)}
 
-    result = cached(f"{family}-{spec['data']}", spec, run, exclude=_ANALYSIS)
+    result = cached(_run_name(spec), spec, run, exclude=_ANALYSIS)
     net.load_state_dict(result["state"])
     net.to("cpu").eval()
     return Trained(net, History(**result["history"]), spec)
@@ -205,13 +210,16 @@ def _train_quietly(request: dict) -> None:
     train(**request, progress=False)
 
 
+def _run_name(spec: dict) -> str:
+    """The cache file name of a training run, before its key: family and data set."""
+    return f"{spec['family']}-{spec['data']}"
+
+
 def _is_cached(request: dict) -> bool:
     """Whether :func:`train` would load ``request`` from the cache instead of training."""
-    folder = cache_dir()
-    if folder is None:
-        return False
     spec = _prepare(**request)[-1]
-    return (folder / f"{spec['family']}-{spec['data']}-{cache_key(spec, _ANALYSIS)}.pt").is_file()
+    path = cache_path(_run_name(spec), spec, _ANALYSIS)
+    return path is not None and path.is_file()
 
 
 def train_many(requests: list[dict], workers: int | None = None, progress: bool = True) -> list[Trained]:
@@ -235,6 +243,12 @@ def train_many(requests: list[dict], workers: int | None = None, progress: bool 
     return [train(**r, progress=progress and r in missing and workers == 1) for r in requests]
 
 
+def train_groups(groups: Mapping[Any, list[dict]], progress: bool = True) -> dict[Any, list[Trained]]:
+    """:func:`train_many` over every request of ``groups`` (name -> requests) in one pool; the runs, grouped alike."""
+    trained = iter(train_many([r for reqs in groups.values() for r in reqs], progress=progress))
+    return {name: [next(trained) for _ in reqs] for name, reqs in groups.items()}
+
+
 def experiment_run(family: str, seed: int, **kwargs) -> dict:
     """The request for an experiment-size model (``recipes.*_EXPERIMENT``) of ``family``.
 
@@ -250,14 +264,11 @@ def experiment_run(family: str, seed: int, **kwargs) -> dict:
     if family not in base:
         raise ValueError(f"family must be one of {tuple(base)}, got {family!r}")
     fam, model = base[family]
-    request = {
-        "family": fam, "seed": seed, "samples": recipes.EXPERIMENT_SAMPLES,
-        "training": {"batch_size": recipes.EXPERIMENT_BATCH_SIZE},
-        **kwargs,
+    return {
+        "family": fam, "seed": seed, "samples": recipes.EXPERIMENT_SAMPLES, **kwargs,
+        "model": {**model, **kwargs.get("model", {})},
+        "training": {"batch_size": recipes.EXPERIMENT_BATCH_SIZE, **kwargs.get("training", {})},
     }
-    request["model"] = {**model, **kwargs.get("model", {})}
-    request["training"] = {"batch_size": recipes.EXPERIMENT_BATCH_SIZE, **kwargs.get("training", {})}
-    return request
 
 
 SEEDS = (0, 1, 2)
@@ -318,9 +329,7 @@ def _locality(seeds, progress: bool) -> dict:
             images, linear_to_conv_weight(pe.proj.weight, vit.model.patch_size, 1), pe.proj.bias, stride=vit.model.patch_size
         )  # (B, D, 7, 7)
         embed_vs_conv = (pe(images) - conv.flatten(2).transpose(1, 2)).abs().max().item()
-    grid = diagonal_requests(seeds)
-    trained = iter(train_many([r for reqs in grid.values() for r in reqs], progress=progress))  # one pool for all
-    runs = {name: [next(trained) for _ in reqs] for name, reqs in grid.items()}
+    runs = train_groups(diagonal_requests(seeds), progress=progress)
     return {
         "cnn_rf": rf,
         "vit_mad": mad.tolist(),
@@ -364,10 +373,7 @@ def _parameter_efficiency(seeds, progress: bool) -> dict:
     from .vit import ViT
 
     rows = []
-    grid = size_family_requests(seeds)
-    trained = iter(train_many([r for reqs in grid.values() for r in reqs], progress=progress))  # one pool for all
-    for name, reqs in grid.items():
-        runs = [next(trained) for _ in reqs]
+    for name, runs in train_groups(size_family_requests(seeds), progress=progress).items():
         model = runs[0].model
         rows.append({
             "name": name, "family": "CNN" if name.startswith("CNN") else "ViT",
@@ -434,22 +440,19 @@ def _translation(seeds, progress: bool) -> dict:
         return shift_robustness(model, images, labels, SHIFT_DISTANCES).as_dict()
 
     # The full recipes (chapters 04 and 07), and the ViT recipe trained without shifts.
-    requests = [
-        {"family": "cnn", "seed": 0},
-        {"family": "vit", "seed": 0},
-        {"family": "vit", "seed": 0, "max_shift": 0, "curves": False},
-    ]
+    full = {
+        "CNN recipe": [{"family": "cnn", "seed": 0}],
+        "ViT recipe": [{"family": "vit", "seed": 0}],
+        "ViT recipe without shifts": [{"family": "vit", "seed": 0, "max_shift": 0, "curves": False}],
+    }
     variants = translation_requests(seeds)
-    flat = requests + [r for reqs in variants.values() for r in reqs]
-    trained = train_many(flat, progress=progress)  # one pool: the big ViT trains beside the small runs
-    full = dict(zip(["CNN recipe", "ViT recipe", "ViT recipe without shifts"], trained[:3]))
+    runs_by_name = train_groups({**full, **variants}, progress=progress)  # one pool: the big ViT beside the small runs
     out = {"distances": list(SHIFT_DISTANCES), "full": {}, "variants": {}}
-    for name, t in full.items():
+    for name in full:
+        (t,) = runs_by_name[name]
         out["full"][name] = {"test_acc": t.test_acc, **curve(t.model)}
-    i = 3
-    for name, reqs in variants.items():
-        runs = trained[i : i + len(reqs)]
-        i += len(reqs)
+    for name in variants:
+        runs = runs_by_name[name]
         curves = [curve(t.model) for t in runs]
         out["variants"][name] = {
             "accuracy": [summarise(c["accuracy"][k] for c in curves) for k in range(len(SHIFT_DISTANCES))],
@@ -486,14 +489,10 @@ def data_efficiency(seeds=SEEDS, sizes=TRAIN_SIZES, progress: bool = True) -> di
 
 def _data_efficiency(seeds, sizes, progress: bool) -> dict:
     grid = data_efficiency_requests(seeds, sizes)
-    flat = [r for per_size in grid.values() for reqs in per_size.values() for r in reqs]
-    trained = iter(train_many(flat, progress=progress))
-    curves = {}
-    for name, per_size in grid.items():
-        curves[name] = {}
-        for n, reqs in per_size.items():
-            runs = [next(trained) for _ in reqs]
-            curves[name][n] = {**_stats([t.test_acc for t in runs]), "parameters": runs[0].parameters}
+    runs = train_groups({(name, n): reqs for name, per_size in grid.items() for n, reqs in per_size.items()}, progress)
+    curves: dict = {name: {} for name in grid}
+    for (name, n), group in runs.items():
+        curves[name][n] = {**_stats([t.test_acc for t in group]), "parameters": group[0].parameters}
     return {"sizes": list(sizes), "curves": curves}
 
 
@@ -530,9 +529,7 @@ def _robustness(seeds, progress: bool) -> dict:
         "CNN recipe": [{"family": "cnn", "seed": 0}],
         "ViT recipe": [{"family": "vit", "seed": 0}],
     }
-    flat = [r for reqs in groups.values() for r in reqs]
-    trained = iter(train_many(flat, progress=progress))
-    runs = {name: [next(trained) for _ in reqs] for name, reqs in groups.items()}
+    runs = train_groups(groups, progress=progress)
 
     def acc(model, images, keep=None) -> float:
         preds = []

@@ -138,10 +138,13 @@ def claim4(translation: dict) -> Verdict:
     small = [i for i, dist in enumerate(d) if 1 <= dist <= 3]
     v, full = translation["variants"], translation["full"]
 
-    def consistency(values):
-        return sum(values[i][0] if isinstance(values[i], (list, tuple)) else values[i] for i in small) / len(small)
+    def consistency(values: list[float]) -> float:  # mean over the 1-3 px distances
+        return sum(values[i] for i in small) / len(small)
 
-    cnn, vit = consistency(v["CNN"]["consistency"]), consistency(v["ViT"]["consistency"])
+    def seed_means(name: str) -> list[float]:  # variants hold (mean, sd) over seeds per distance
+        return [mean for mean, _ in v[name]["consistency"]]
+
+    cnn, vit = consistency(seed_means("CNN")), consistency(seed_means("ViT"))
     holds = cnn - vit >= CONSISTENCY_GAP
     caveats = []
     if cnn < 0.99:
