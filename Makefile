@@ -3,12 +3,13 @@
 #   make test   the same set-up, then every test, including nbval over every chapter
 #               and the browser test of the built site (tests/test_site.py)
 #   make student  the student version of every chapter, into _build/student
+#   make format   ruff format + ruff check --fix over the code and the chapters
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install browser book test clean student
+.PHONY: install browser book test clean student format
 
 install: $(STAMP) browser
 
@@ -20,10 +21,14 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $@
 
 # Chromium and its driver, for the browser test of the site (tests/test_site.py).
-# Installed with apt where we are root or have password-less sudo; otherwise a
-# message, and the browser test is skipped with its reason. Never fails the install.
+# Nothing to do when a browser the test accepts (chromium, chromium-browser or
+# google-chrome, as on GitHub's runners) and chromedriver are on PATH. Otherwise
+# installed with apt where we are root or have password-less sudo; otherwise a
+# message, and the browser test is skipped with its reason (fails where
+# MINIMODELS_REQUIRE_BROWSER is set, as in CI). Never fails the install.
 browser:
-	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then \
+	@if { command -v chromium || command -v chromium-browser || command -v google-chrome; } >/dev/null 2>&1 \
+	    && command -v chromedriver >/dev/null 2>&1; then \
 	  exit 0; \
 	elif ! command -v apt-get >/dev/null 2>&1; then \
 	  echo "note: no apt-get here; install Chromium and chromedriver yourself for the browser test (tests/test_site.py)"; \
@@ -45,6 +50,11 @@ book: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# ruff's formatter, then its safe fixes; tests/test_lint.py (in make test) checks both.
+format: $(STAMP)
+	$(BIN)/ruff format src tests benchmarks data chapters
+	$(BIN)/ruff check --fix src tests benchmarks data chapters
 
 student: $(STAMP)
 	$(BIN)/python -m minimodels.course student _build/student

@@ -17,7 +17,8 @@ import torch.nn.functional as F
 from minimodels.attention import attention
 from minimodels.timing import describe_machine, ratio
 
-# (B, h, N, d, what): heads of width 64 as in ViT-S and ViT-B, batches sized so that each call takes milliseconds.
+# (B, h, N, d, what): heads of width 64 as in ViT-S and ViT-B, batches sized so that
+# each call takes milliseconds.
 SHAPES = [
     (16, 6, 50, 64, "ViT-S/32 at 224 px"),
     (4, 6, 197, 64, "ViT-S/16 at 224 px"),
@@ -30,7 +31,9 @@ def attention_ratios(repeats: int) -> list[tuple]:
     rows = []
     for B, h, N, d, what in SHAPES:
         g = torch.Generator().manual_seed(0)
-        q, k, v = (torch.randn(B, h, N, d, generator=g, requires_grad=True) for _ in range(3))
+        q, k, v = (
+            torch.randn(B, h, N, d, generator=g, requires_grad=True) for _ in range(3)
+        )
 
         def ours():
             return attention(q, k, v)[0]
@@ -56,12 +59,17 @@ def main() -> None:
     args = parser.parse_args()
 
     print(describe_machine())
-    print("\nattention / F.scaled_dot_product_attention time ratio (fastest of --repeats runs each, median of 3 rounds; < 1: ours faster)")
+    print(
+        "\nattention / F.scaled_dot_product_attention time ratio (fastest of --repeats "
+        "runs each, median of 3 rounds; < 1: ours faster)"
+    )
     print(f"{'(B, h, N, d)':<20} {'':<27} {'forward':>8} {'fwd+bwd':>8}")
     rows = attention_ratios(args.repeats)
     for shape, what, fwd, both in rows:
         print(f"{str(shape):<20} {what:<27} {fwd:>7.2f}x {both:>7.2f}x")
-    print(f"{'worst':<48} {max(r[2] for r in rows):>7.2f}x {max(r[3] for r in rows):>7.2f}x")
+    worst_fwd = max(r[2] for r in rows)
+    worst_both = max(r[3] for r in rows)
+    print(f"{'worst':<48} {worst_fwd:>7.2f}x {worst_both:>7.2f}x")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,8 @@ from minimodels.recipes import small_cnn_recipe
 from minimodels.timing import describe_machine, ratio
 from minimodels.train import count_parameters, fit
 
-# (B, C_in, C_out, H, K, stride, padding): SmallCNN's layers on MNIST, then two larger ones.
+# (B, C_in, C_out, H, K, stride, padding): SmallCNN's layers on MNIST,
+# then two larger ones.
 SHAPES = [
     (64, 1, 16, 28, 3, 1, 1),
     (64, 16, 16, 28, 3, 1, 1),
@@ -34,44 +35,60 @@ SHAPES = [
 
 def conv_ratios(repeats: int) -> list[tuple]:
     rows = []
-    for B, C, O, H, K, s, p in SHAPES:
+    for B, C, C_out, H, K, s, p in SHAPES:
         g = torch.Generator().manual_seed(0)
         x = torch.randn(B, C, H, H, generator=g, requires_grad=True)
-        w = torch.randn(O, C, K, K, generator=g, requires_grad=True)
-        b = torch.randn(O, generator=g, requires_grad=True)
+        w = torch.randn(C_out, C, K, K, generator=g, requires_grad=True)
+        b = torch.randn(C_out, generator=g, requires_grad=True)
         with torch.no_grad():
-            fwd = ratio(lambda: conv2d_unfold(x, w, b, s, p), lambda: F.conv2d(x, w, b, s, p), repeats)
+            fwd = ratio(
+                lambda: conv2d_unfold(x, w, b, s, p),
+                lambda: F.conv2d(x, w, b, s, p),
+                repeats,
+            )
         upstream = torch.randn_like(F.conv2d(x, w, b, s, p))
 
         def train_step(conv):
             return lambda: torch.autograd.grad(conv(x, w, b, s, p), (x, w, b), upstream)
 
         both = ratio(train_step(conv2d_unfold), train_step(F.conv2d), repeats)
-        rows.append(((B, C, O, H, K, s, p), fwd, both))
+        rows.append(((B, C, C_out, H, K, s, p), fwd, both))
     return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--no-train", action="store_true", help="skip training SmallCNN")
+    parser.add_argument(
+        "--no-train", action="store_true", help="skip training SmallCNN"
+    )
     parser.add_argument("--repeats", type=int, default=15)
     args = parser.parse_args()
 
     print(describe_machine())
-    print("\nconv2d_unfold / F.conv2d time ratio (fastest of --repeats runs each, median of 3 rounds; < 1: ours faster)")
+    print(
+        "\nconv2d_unfold / F.conv2d time ratio (fastest of --repeats runs each, "
+        "median of 3 rounds; < 1: ours faster)"
+    )
     print(f"{'(B, C_in, C_out, H, K, stride, pad)':<38} {'forward':>8} {'fwd+bwd':>8}")
     rows = conv_ratios(args.repeats)
     for shape, fwd, both in rows:
         print(f"{str(shape):<38} {fwd:>7.2f}x {both:>7.2f}x")
-    print(f"{'worst':<38} {max(r[1] for r in rows):>7.2f}x {max(r[2] for r in rows):>7.2f}x")
+    worst_fwd = max(r[1] for r in rows)
+    worst_both = max(r[2] for r in rows)
+    print(f"{'worst':<38} {worst_fwd:>7.2f}x {worst_both:>7.2f}x")
 
     if args.no_train:
         return
     split = load_mnist5k()
     model, config = small_cnn_recipe(seed=0)
     history = fit(model, split.train, split.test, config, progress=False)
-    print(f"\nSmallCNN ({count_parameters(model):,} parameters), {config.epochs} epochs on MNIST-5k:")
-    print(f"  test accuracy {history.test_acc[-1]:.4f}, training {history.seconds:.1f} s")
+    print(
+        f"\nSmallCNN ({count_parameters(model):,} parameters), "
+        f"{config.epochs} epochs on MNIST-5k:"
+    )
+    print(
+        f"  test accuracy {history.test_acc[-1]:.4f}, training {history.seconds:.1f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""SmallCNN with our kernels against the same network with torch's (``kernels="torch"``).
+"""SmallCNN with our kernels against the same network with torch's (kernels="torch").
 
 Prints the time ratio ours / torch of one training step (forward, backward,
 AdamW update) on a batch of 64 MNIST-size images, for the course's CNN recipe
@@ -41,17 +41,22 @@ def main() -> None:
     g = torch.Generator().manual_seed(0)
     x = torch.rand(args.batch_size, 1, 28, 28, generator=g)
     y = torch.randint(0, 10, (args.batch_size,), generator=g)
-    print(f"\nSmallCNN {SMALL_CNN}, one training step on {args.batch_size} images (fastest of --repeats, median of 3 rounds)")
-    print(f"{'pool':<6} {'ours ms':>8} {'torch ms':>9} {'ours/torch':>11}")
-    for pool in ("max", "blur"):
+    print(
+        f"\nSmallCNN {SMALL_CNN}, one training step on {args.batch_size} images "
+        "(fastest of --repeats, median of 3 rounds)"
+    )
+    print(f"{'downsample':<10} {'ours ms':>8} {'torch ms':>9} {'ours/torch':>11}")
+    for downsample in ("max", "blur"):
         steps = {}
         for kernels in ("ours", "torch"):
             torch.manual_seed(0)
-            model = SmallCNN(**{**SMALL_CNN, "pool": pool}, kernels=kernels).train()
+            model = SmallCNN(
+                **{**SMALL_CNN, "downsample": downsample}, kernels=kernels
+            ).train()
             steps[kernels] = training_step(model, x, y)
         r = ratio(steps["ours"], steps["torch"], args.repeats)
         ms = {k: 1000 * best_seconds(s, args.repeats) for k, s in steps.items()}
-        print(f"{pool:<6} {ms['ours']:>8.1f} {ms['torch']:>9.1f} {r:>10.2f}x")
+        print(f"{downsample:<10} {ms['ours']:>8.1f} {ms['torch']:>9.1f} {r:>10.2f}x")
 
 
 if __name__ == "__main__":

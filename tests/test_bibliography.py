@@ -39,12 +39,16 @@ def citations() -> dict[str, list[str]]:
 
 @pytest.fixture(scope="module")
 def entries():
-    return parse_file(str(ROOT / "references.bib")).entries  # also fails on a duplicate key
+    return parse_file(
+        str(ROOT / "references.bib")
+    ).entries  # also fails on a duplicate key
 
 
 def test_citations_are_found():
     cited = citations()
-    assert "dosovitskiy2021vit" in cited, "the citation pattern no longer finds the ViT paper"
+    assert "dosovitskiy2021vit" in cited, (
+        "the citation pattern no longer finds the ViT paper"
+    )
 
 
 def test_every_citation_is_in_the_bibliography(entries):
@@ -54,12 +58,18 @@ def test_every_citation_is_in_the_bibliography(entries):
 
 def test_every_bibliography_entry_is_cited(entries):
     text = (ROOT / "references.md").read_text()
-    assert "```{bibliography}" in text and ":all:" not in text, "references.md lists the cited works only"
+    assert "```{bibliography}" in text and ":all:" not in text, (
+        "references.md lists the cited works only"
+    )
     uncited = sorted(set(entries) - set(citations()))
-    assert not uncited, f"in references.bib but cited nowhere (cite them or remove them): {uncited}"
+    assert not uncited, (
+        f"in references.bib but cited nowhere (cite them or remove them): {uncited}"
+    )
 
 
 def test_entries_have_authors_title_and_year(entries):
     for key, entry in entries.items():
         assert entry.persons.get("author"), f"{key}: no author"
-        assert entry.fields.get("title") and re.fullmatch(r"\d{4}", entry.fields.get("year", "")), f"{key}: title or year"
+        assert entry.fields.get("title") and re.fullmatch(
+            r"\d{4}", entry.fields.get("year", "")
+        ), f"{key}: title or year"

@@ -11,7 +11,11 @@ def test_shapes_and_intermediates():
     model = SmallCNN(widths=(8, 16, 32), convs_per_stage=2).eval()
     x = torch.randn(5, 1, 28, 28)
     feats = model.features(x)
-    assert [tuple(feats[f"stage{i}"].shape) for i in (1, 2, 3)] == [(5, 8, 28, 28), (5, 16, 14, 14), (5, 32, 7, 7)]
+    assert [tuple(feats[f"stage{i}"].shape) for i in (1, 2, 3)] == [
+        (5, 8, 28, 28),
+        (5, 16, 14, 14),
+        (5, 32, 7, 7),
+    ]
     assert feats["pooled"].shape == (5, 32) and feats["logits"].shape == (5, 10)
     torch.testing.assert_close(model(x), feats["logits"])
     # built from our own layers
@@ -21,21 +25,32 @@ def test_shapes_and_intermediates():
 
 
 def test_matches_the_same_network_built_from_torch_layers():
-    """Copy the weights into an nn.Conv2d / nn.MaxPool2d twin: same logits and gradients."""
+    """Copy the weights into an nn.Conv2d / nn.MaxPool2d twin: same logits and
+    gradients."""
     torch.manual_seed(0)
-    ours = SmallCNN(widths=(4, 8), convs_per_stage=1, in_channels=3, num_classes=5).eval()
+    ours = SmallCNN(
+        widths=(4, 8), convs_per_stage=1, in_channels=3, num_classes=5
+    ).eval()
     layers = []
     for stage in ours.stages:
         for m in stage:
             if isinstance(m, Conv2d):
-                ref = nn.Conv2d(m.in_channels, m.out_channels, m.kernel_size, padding=m.padding, bias=m.bias is not None)
+                ref = nn.Conv2d(
+                    m.in_channels,
+                    m.out_channels,
+                    m.kernel_size,
+                    padding=m.padding,
+                    bias=m.bias is not None,
+                )
                 ref.load_state_dict(m.state_dict())
                 layers.append(ref)
             elif isinstance(m, MaxPool2d):
                 layers.append(nn.MaxPool2d(2))
             else:
                 layers.append(m)
-    twin = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), ours.head).eval()
+    twin = nn.Sequential(
+        *layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), ours.head
+    ).eval()
     x = torch.randn(3, 3, 16, 16, requires_grad=True)
     torch.testing.assert_close(ours(x), twin(x))
     g_ours = torch.autograd.grad(ours(x).sum(), x)[0]
@@ -44,44 +59,77 @@ def test_matches_the_same_network_built_from_torch_layers():
 
 
 def test_circular_padding_and_avg_pool_options():
-    model = SmallCNN(widths=(4, 8), padding_mode="circular", pool="avg", batch_norm=False).eval()
+    model = SmallCNN(
+        widths=(4, 8), padding_mode="circular", downsample="avg", batch_norm=False
+    ).eval()
     x = torch.randn(2, 1, 12, 12)
     # stride-1 circular stage 1 is exactly shift-equivariant
-    torch.testing.assert_close(model.features(torch.roll(x, (3, 1), (2, 3)))["stage1"], torch.roll(model.features(x)["stage1"], (3, 1), (2, 3)))
-    # a shift by the total stride (2) leaves the prediction unchanged: invariance from global pooling
+    torch.testing.assert_close(
+        model.features(torch.roll(x, (3, 1), (2, 3)))["stage1"],
+        torch.roll(model.features(x)["stage1"], (3, 1), (2, 3)),
+    )
+    # a shift by the total stride (2) leaves the prediction unchanged: invariance from
+    # global pooling
     torch.testing.assert_close(model(torch.roll(x, (2, 4), (2, 3))), model(x))
 
 
 def test_bad_input_and_config_are_explained():
-    with pytest.raises(ValueError, match=r"SmallCNN expects images of shape \(B, 1, H, W\), got shape \(2, 3, 28, 28\)"):
+    with pytest.raises(
+        ValueError,
+        match=(
+            r"SmallCNN expects images of shape \(B, 1, H, W\), "
+            r"got shape \(2, 3, 28, 28\)"
+        ),
+    ):
         SmallCNN()(torch.zeros(2, 3, 28, 28))
-    with pytest.raises(ValueError, match=r"got shape \(28, 28\)"):
+    with pytest.raises(ValueError, match=r"got 2-D input of shape \(28, 28\)"):
         SmallCNN()(torch.zeros(28, 28))
     with pytest.raises(ValueError, match="kernel_size must be odd"):
         SmallCNN(kernel_size=4)
-    with pytest.raises(ValueError, match=r"pool must be one of \('max', 'avg', 'blur'\), got 'min'"):
-        SmallCNN(pool="min")
-    with pytest.raises(ValueError, match=r"kernels must be one of \('ours', 'torch'\), got 'cudnn'"):
+    with pytest.raises(
+        ValueError,
+        match=r"downsample must be one of \('max', 'avg', 'blur'\), got 'min'",
+    ):
+        SmallCNN(downsample="min")
+    with pytest.raises(
+        ValueError, match=r"kernels must be one of \('ours', 'torch'\), got 'cudnn'"
+    ):
         SmallCNN(kernels="cudnn")
-    with pytest.raises(ValueError, match=r"padding_mode must be one of \('zeros', 'circular'\), got 'reflect'"):
+    with pytest.raises(
+        ValueError,
+        match=r"padding_mode must be one of \('zeros', 'circular'\), got 'reflect'",
+    ):
         SmallCNN(kernels="torch", padding_mode="reflect")
 
 
-@pytest.mark.parametrize("pool", ["max", "avg", "blur"])
+@pytest.mark.parametrize("downsample", ["max", "avg", "blur"])
 @pytest.mark.parametrize("padding_mode", ["zeros", "circular"])
-def test_torch_kernels_compute_the_same_function(pool, padding_mode):
-    """kernels="torch" is the same network: state_dicts load both ways, outputs and gradients agree."""
-    config = dict(widths=(4, 8, 8), convs_per_stage=2, pool=pool, padding_mode=padding_mode, in_channels=2, num_classes=5)
+def test_torch_kernels_compute_the_same_function(downsample, padding_mode):
+    """kernels="torch" is the same network: state_dicts load both ways, outputs and
+    gradients agree."""
+    config = dict(
+        widths=(4, 8, 8),
+        convs_per_stage=2,
+        downsample=downsample,
+        padding_mode=padding_mode,
+        in_channels=2,
+        num_classes=5,
+    )
     torch.manual_seed(0)
     ours = SmallCNN(**config)
     torch.manual_seed(0)
     theirs = SmallCNN(**config, kernels="torch")
-    # the same parameter names and, seeded, the same initial values (nn.Conv2d's init is ours)
+    # the same parameter names and, seeded, the same initial values (nn.Conv2d's init
+    # is ours)
     assert ours.state_dict().keys() == theirs.state_dict().keys()
     for key, value in ours.state_dict().items():
         torch.testing.assert_close(theirs.state_dict()[key], value, msg=key)
-    assert any(isinstance(m, nn.Conv2d) for m in theirs.modules()) and not any(isinstance(m, Conv2d) for m in theirs.modules())
-    with torch.no_grad():  # non-trivial batch-norm statistics and weights, then copy across
+    assert any(isinstance(m, nn.Conv2d) for m in theirs.modules()) and not any(
+        isinstance(m, Conv2d) for m in theirs.modules()
+    )
+    with (
+        torch.no_grad()
+    ):  # non-trivial batch-norm statistics and weights, then copy across
         for p in ours.parameters():
             p.add_(0.1 * torch.randn_like(p))
         for name, buffer in ours.named_buffers():
@@ -96,18 +144,32 @@ def test_torch_kernels_compute_the_same_function(pool, padding_mode):
         torch.testing.assert_close(theirs(x), ours(x), atol=1e-5, rtol=1e-5)
         f_ours, f_theirs = ours.features(x), theirs.features(x)
         for key in f_ours:
-            torch.testing.assert_close(f_theirs[key], f_ours[key], atol=1e-5, rtol=1e-5, msg=key)
+            torch.testing.assert_close(
+                f_theirs[key], f_ours[key], atol=1e-5, rtol=1e-5, msg=key
+            )
     ours.eval(), theirs.eval()
-    torch.testing.assert_close(torch.autograd.grad(theirs(x).sum(), x)[0], torch.autograd.grad(ours(x).sum(), x)[0], atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(
+        torch.autograd.grad(theirs(x).sum(), x)[0],
+        torch.autograd.grad(ours(x).sum(), x)[0],
+        atol=1e-5,
+        rtol=1e-4,
+    )
     ours.load_state_dict(theirs.state_dict())  # and back
 
 
 def test_blur_pool_option():
-    model = SmallCNN(widths=(4, 8, 16), pool="blur").eval()
+    model = SmallCNN(widths=(4, 8, 16), downsample="blur").eval()
     assert sum(isinstance(m, MaxBlurPool2d) for m in model.modules()) == 2
     assert not any(isinstance(m, MaxPool2d) for m in model.modules())
     feats = model.features(torch.randn(2, 1, 28, 28))
-    assert [tuple(feats[f"stage{i}"].shape[-2:]) for i in (1, 2, 3)] == [(28, 28), (14, 14), (7, 7)]
+    assert [tuple(feats[f"stage{i}"].shape[-2:]) for i in (1, 2, 3)] == [
+        (28, 28),
+        (14, 14),
+        (7, 7),
+    ]
+
     # the blur pool has no parameters: the same parameter count as with max pooling
-    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    def count(m):
+        return sum(p.numel() for p in m.parameters())
+
     assert count(model) == count(SmallCNN(widths=(4, 8, 16)))

@@ -1,4 +1,6 @@
-"""conv2d_loops, conv2d_unfold and Conv2d against torch.nn.functional.conv2d and nn.Conv2d."""
+"""conv2d_loops, conv2d_unfold and Conv2d against torch.nn.functional.conv2d and
+nn.Conv2d.
+"""
 
 import random
 
@@ -11,15 +13,32 @@ from minimodels.conv import Conv2d, conv2d_loops, conv2d_unfold, conv_output_siz
 
 
 def random_cases(n, seed):
-    """(B, C_in, C_out, H, W, K, stride, padding, padding_mode, bias) drawn at random."""
+    """(B, C_in, C_out, H, W, K, stride, padding, padding_mode, bias), drawn at
+    random."""
     rng = random.Random(seed)
     cases = []
     while len(cases) < n:
         K = rng.choice([1, 2, 3, 5])
         padding = rng.randint(0, K)
         mode = rng.choice(["zeros", "circular"])
-        H, W = rng.randint(max(K, padding) + 1, 12), rng.randint(max(K, padding) + 1, 12)
-        cases.append((rng.randint(1, 3), rng.randint(1, 4), rng.randint(1, 5), H, W, K, rng.randint(1, 3), padding, mode, rng.random() < 0.7))
+        H, W = (
+            rng.randint(max(K, padding) + 1, 12),
+            rng.randint(max(K, padding) + 1, 12),
+        )
+        cases.append(
+            (
+                rng.randint(1, 3),
+                rng.randint(1, 4),
+                rng.randint(1, 5),
+                H,
+                W,
+                K,
+                rng.randint(1, 3),
+                padding,
+                mode,
+                rng.random() < 0.7,
+            )
+        )
     return cases
 
 
@@ -30,16 +49,37 @@ def reference(x, w, b, stride, padding, mode):
 
 
 @pytest.mark.parametrize("fn", [conv2d_loops, conv2d_unfold])
-@pytest.mark.parametrize("case", random_cases(40, seed=0), ids=lambda c: "B{}C{}O{}_{}x{}_K{}s{}p{}{}_{}".format(*c[:8], c[8][0], "b" if c[9] else "nob"))
+@pytest.mark.parametrize(
+    "case",
+    random_cases(40, seed=0),
+    ids=lambda c: "B{}C{}O{}_{}x{}_K{}s{}p{}{}_{}".format(
+        *c[:8], c[8][0], "b" if c[9] else "nob"
+    ),
+)
 def test_matches_torch_in_value_and_gradient(fn, case):
-    B, C, O, H, W, K, stride, padding, mode, has_bias = case
+    B, C, C_out, H, W, K, stride, padding, mode, has_bias = case
     g = torch.Generator().manual_seed(1)
     x = torch.randn(B, C, H, W, generator=g, dtype=torch.float64, requires_grad=True)
-    w = torch.randn(O, C, K, K, generator=g, dtype=torch.float64, requires_grad=True)
-    b = torch.randn(O, generator=g, dtype=torch.float64, requires_grad=True) if has_bias else None
+    w = torch.randn(
+        C_out, C, K, K, generator=g, dtype=torch.float64, requires_grad=True
+    )
+    b = (
+        torch.randn(C_out, generator=g, dtype=torch.float64, requires_grad=True)
+        if has_bias
+        else None
+    )
     ours = fn(x, w, b, stride, padding, mode)
     ref = reference(x, w, b, stride, padding, mode)
-    assert ours.shape == ref.shape == (B, O, conv_output_size(H, K, stride, padding), conv_output_size(W, K, stride, padding))
+    assert (
+        ours.shape
+        == ref.shape
+        == (
+            B,
+            C_out,
+            conv_output_size(H, K, stride, padding),
+            conv_output_size(W, K, stride, padding),
+        )
+    )
     torch.testing.assert_close(ours, ref)
     upstream = torch.randn(ref.shape, generator=g, dtype=torch.float64)
     inputs = [x, w] + ([b] if has_bias else [])
@@ -76,8 +116,12 @@ def test_circular_convolution_commutes_with_circular_shifts():
     g = torch.Generator().manual_seed(0)
     x, w = torch.randn(2, 3, 16, 16, generator=g), torch.randn(4, 3, 3, 3, generator=g)
     for shift in [(1, 0), (3, 5), (-2, 7)]:
-        shifted_then_conv = conv2d_unfold(torch.roll(x, shift, (2, 3)), w, padding=1, padding_mode="circular")
-        conv_then_shifted = torch.roll(conv2d_unfold(x, w, padding=1, padding_mode="circular"), shift, (2, 3))
+        shifted_then_conv = conv2d_unfold(
+            torch.roll(x, shift, (2, 3)), w, padding=1, padding_mode="circular"
+        )
+        conv_then_shifted = torch.roll(
+            conv2d_unfold(x, w, padding=1, padding_mode="circular"), shift, (2, 3)
+        )
         torch.testing.assert_close(shifted_then_conv, conv_then_shifted)
 
 
@@ -87,29 +131,52 @@ def test_pad2d_circular_matches_torch():
     assert torch.equal(pad2d(x, 1, "zeros"), F.pad(x, (1, 1, 1, 1)))
 
 
-@pytest.mark.parametrize("H, W, padding", [(5, 7, 1), (5, 7, 4), (2, 3, 1), (9, 4, 3), (28, 28, 9)])
+@pytest.mark.parametrize(
+    "H, W, padding", [(5, 7, 1), (5, 7, 4), (2, 3, 1), (9, 4, 3), (28, 28, 9)]
+)
 def test_pad2d_reflect_matches_torch(H, W, padding):
     x = torch.randn(2, 3, H, W)
-    assert torch.equal(pad2d(x, padding, "reflect"), F.pad(x, (padding,) * 4, mode="reflect"))
+    assert torch.equal(
+        pad2d(x, padding, "reflect"), F.pad(x, (padding,) * 4, mode="reflect")
+    )
 
 
 def test_pad2d_reflect_needs_a_larger_input():
-    with pytest.raises(ValueError, match="reflect padding 3 needs an input larger than 3x3, got 3x8"):
+    with pytest.raises(
+        ValueError, match="reflect padding 3 needs an input larger than 3x3, got 3x8"
+    ):
         pad2d(torch.zeros(1, 1, 3, 8), 3, "reflect")
 
 
 @pytest.mark.parametrize("fn", [conv2d_loops, conv2d_unfold])
 def test_bad_input_is_explained(fn):
     x, w = torch.zeros(2, 3, 8, 8), torch.zeros(4, 3, 3, 3)
-    with pytest.raises(ValueError, match=r"expects input of shape \(B, C, H, W\), got 3-D input of shape \(3, 8, 8\)"):
+    with pytest.raises(
+        ValueError,
+        match=(
+            r"expects input of shape \(B, C, H, W\), "
+            r"got 3-D input of shape \(3, 8, 8\)"
+        ),
+    ):
         fn(x[0], w)
-    with pytest.raises(ValueError, match=r"expects weight of shape \(C_out, C_in, K, K\), got 3-D weight"):
+    with pytest.raises(
+        ValueError,
+        match=r"expects weight of shape \(C_out, C_in, K, K\), got 3-D weight",
+    ):
         fn(x, w[0])
     with pytest.raises(ValueError, match=r"input has 1 channels but weight expects 3"):
         fn(x[:, :1], w)
-    with pytest.raises(ValueError, match=r"bias must have shape \(4,\) to match weight, got \(3,\)"):
+    with pytest.raises(
+        ValueError, match=r"bias must have shape \(4,\) to match weight, got \(3,\)"
+    ):
         fn(x, w, torch.zeros(3))
-    with pytest.raises(ValueError, match=r"kernel 3x3 is larger than the padded input 2x2 \(input 2x2, padding 0\)"):
+    with pytest.raises(
+        ValueError,
+        match=(
+            r"kernel 3x3 is larger than the padded input 2x2 "
+            r"\(input 2x2, padding 0\)"
+        ),
+    ):
         fn(torch.zeros(1, 3, 2, 2), w)
     with pytest.raises(ValueError, match="stride must be at least 1, got 0"):
         fn(x, w, stride=0)

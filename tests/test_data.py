@@ -8,7 +8,12 @@ import pytest
 import torch
 
 from minimodels import data
-from minimodels.data import DataFileError, DatasetUnavailableError, load_mnist5k, load_torchvision
+from minimodels.data import (
+    DataFileError,
+    DatasetUnavailableError,
+    load_mnist5k,
+    load_torchvision,
+)
 
 
 def test_checksum_of_shipped_file_matches(root):
@@ -25,10 +30,14 @@ def test_split_is_stratified_and_fixed():
     assert torch.bincount(y_train).tolist() == [400] * 10
     assert torch.bincount(y_test).tolist() == [100] * 10
     again = load_mnist5k()
-    assert torch.equal(again.train.tensors[0], x_train) and torch.equal(again.test.tensors[1], y_test)
+    assert torch.equal(again.train.tensors[0], x_train) and torch.equal(
+        again.test.tensors[1], y_test
+    )
     # no image is in both halves
     train_rows = {bytes(r.numpy().tobytes()) for r in (x_train * 255).byte()}
-    assert not any(bytes(r.numpy().tobytes()) in train_rows for r in (x_test * 255).byte())
+    assert not any(
+        bytes(r.numpy().tobytes()) in train_rows for r in (x_test * 255).byte()
+    )
 
 
 def test_corrupt_file_is_refused_with_restore_hint(root, tmp_path):
@@ -37,13 +46,29 @@ def test_corrupt_file_is_refused_with_restore_hint(root, tmp_path):
     raw = bytearray(bad.read_bytes())
     raw[len(raw) // 2] ^= 0xFF  # flip one byte in the middle
     bad.write_bytes(bytes(raw))
-    with pytest.raises(DataFileError, match=r"corrupt or was changed: expected sha256 a66cad.*got [0-9a-f]{64}.*make_mnist5k"):
+    with pytest.raises(
+        DataFileError,
+        match=(
+            r"corrupt or was changed: expected sha256 a66cad.*"
+            r"got [0-9a-f]{64}.*make_mnist5k"
+        ),
+    ):
         load_mnist5k(bad)
 
 
 def test_missing_file_says_where_it_looked_and_how_to_restore(monkeypatch, tmp_path):
-    monkeypatch.setattr(data, "_candidate_paths", lambda: [tmp_path / "a" / "mnist5k.npz", tmp_path / "b" / "mnist5k.npz"])
-    with pytest.raises(DataFileError, match=r"not found \(looked in: .*a/mnist5k.npz, .*b/mnist5k.npz\).*git checkout -- data/mnist5k.npz"):
+    monkeypatch.setattr(
+        data,
+        "_candidate_paths",
+        lambda: [tmp_path / "a" / "mnist5k.npz", tmp_path / "b" / "mnist5k.npz"],
+    )
+    with pytest.raises(
+        DataFileError,
+        match=(
+            r"not found \(looked in: .*a/mnist5k.npz, .*b/mnist5k.npz\).*"
+            r"git checkout -- data/mnist5k.npz"
+        ),
+    ):
         load_mnist5k()
 
 
@@ -52,7 +77,9 @@ def test_wheel_carries_the_data(root, tmp_path):
     pytest.importorskip("hatchling")
     from hatchling.builders.wheel import WheelBuilder
 
-    wheel = next(WheelBuilder(str(root)).build(directory=str(tmp_path), versions=["standard"]))
+    wheel = next(
+        WheelBuilder(str(root)).build(directory=str(tmp_path), versions=["standard"])
+    )
     with zipfile.ZipFile(wheel) as zf:
         names = zf.namelist()
         assert "minimodels/_data/mnist5k.npz" in names
@@ -76,19 +103,33 @@ def no_network(monkeypatch):
 
 
 @pytest.mark.parametrize("name", ["mnist", "fashion_mnist", "cifar10"])
-def test_offline_env_fails_fast_without_touching_network(name, tmp_path, monkeypatch, no_network):
+def test_offline_env_fails_fast_without_touching_network(
+    name, tmp_path, monkeypatch, no_network
+):
     monkeypatch.setenv("MINIMODELS_OFFLINE", "1")
-    with pytest.raises(DatasetUnavailableError, match=r"not in .* cannot be downloaded: MINIMODELS_OFFLINE is set.*load_mnist5k"):
+    with pytest.raises(
+        DatasetUnavailableError,
+        match=(
+            r"not in .* cannot be downloaded: "
+            r"MINIMODELS_OFFLINE is set.*load_mnist5k"
+        ),
+    ):
         load_torchvision(name, root=tmp_path)
     assert no_network == []
 
 
 @pytest.mark.parametrize("name", ["mnist", "fashion_mnist", "cifar10"])
-def test_unreachable_host_fails_fast_with_clear_message(name, tmp_path, monkeypatch, no_network):
+def test_unreachable_host_fails_fast_with_clear_message(
+    name, tmp_path, monkeypatch, no_network
+):
     monkeypatch.delenv("MINIMODELS_OFFLINE", raising=False)
     probed = []
-    monkeypatch.setattr(data, "_network_reachable", lambda url, timeout=3.0: probed.append(url) or False)
-    with pytest.raises(DatasetUnavailableError, match=r"cannot be reached \(no network\?\)"):
+    monkeypatch.setattr(
+        data, "_network_reachable", lambda url, timeout=3.0: probed.append(url) or False
+    )
+    with pytest.raises(
+        DatasetUnavailableError, match=r"cannot be reached \(no network\?\)"
+    ):
         load_torchvision(name, root=tmp_path, train=False)
     assert len(probed) == 1 and probed[0].startswith("http")
     assert no_network == []
@@ -100,5 +141,11 @@ def test_download_false_is_refused(tmp_path, no_network):
 
 
 def test_unknown_dataset_name():
-    with pytest.raises(ValueError, match=r"unknown dataset 'imagenet'; expected one of \['cifar10', 'fashion_mnist', 'mnist'\]"):
+    with pytest.raises(
+        ValueError,
+        match=(
+            r"unknown dataset 'imagenet'; "
+            r"expected one of \['cifar10', 'fashion_mnist', 'mnist'\]"
+        ),
+    ):
         load_torchvision("imagenet")

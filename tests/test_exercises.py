@@ -22,12 +22,24 @@ def test_correct_answer_passes(capsys):
 @pytest.mark.parametrize(
     "answer, message",
     [
-        (lambda x, y: None, "returned None; expected a tensor. Did you forget `return`?"),
+        (
+            lambda x, y: None,
+            "returned None; expected a tensor. Did you forget `return`?",
+        ),
         (lambda x, y: [1, 2], "returned a list; expected a torch.Tensor"),
-        (lambda x, y: good(x, y).flatten(1), r"returned shape \(10, 35\); expected \(10, 5, 7\)"),
-        (lambda x, y: good(x, y) + (torch.arange(10) == 3).view(10, 1, 1) * 0.5, r"wrong values: at index \(3, \d, \d\) expected"),
+        (
+            lambda x, y: good(x, y).flatten(1),
+            r"returned shape \(10, 35\); expected \(10, 5, 7\)",
+        ),
+        (
+            lambda x, y: good(x, y) + (torch.arange(10) == 3).view(10, 1, 1) * 0.5,
+            r"wrong values: at index \(3, \d, \d\) expected",
+        ),
         (lambda x, y: x[:10, 0] * 0 + x.mean(), "wrong values"),
-        (lambda x, y: torch.zeros(10, 28, 28), r"returned shape \(10, 28, 28\); expected \(10, 5, 7\)"),  # hard-coded size
+        (
+            lambda x, y: torch.zeros(10, 28, 28),
+            r"returned shape \(10, 28, 28\); expected \(10, 5, 7\)",
+        ),  # hard-coded size
     ],
 )
 def test_wrong_answers_say_what_was_expected_and_got(answer, message):
@@ -41,7 +53,9 @@ def test_stub_and_crash_are_explained():
 
     with pytest.raises(ExerciseError, match="mean_images is not written yet"):
         check_mean_images(stub, *_images())
-    with pytest.raises(ExerciseError, match="mean_images raised ZeroDivisionError: division by zero"):
+    with pytest.raises(
+        ExerciseError, match="mean_images raised ZeroDivisionError: division by zero"
+    ):
         check_mean_images(lambda x, y: 1 / 0, *_images())
 
 
@@ -49,6 +63,9 @@ def test_compare_reports_largest_error_location():
     expected = torch.zeros(2, 3)
     got = expected.clone()
     got[1, 2] = 0.25
-    with pytest.raises(ExerciseError, match=r"at index \(1, 2\) expected 0, got 0.25 \(largest error 0.25"):
+    with pytest.raises(
+        ExerciseError,
+        match=r"at index \(1, 2\) expected 0, got 0.25 \(largest error 0.25",
+    ):
         compare(got, expected, name="f")
     compare(expected + 1e-7, expected, name="f")  # within tolerance: no error

@@ -1,4 +1,6 @@
-"""The exercise checks of chapter 03: right answers pass, wrong ones say what was expected and got."""
+"""The exercise checks of chapter 03: right answers pass, wrong ones say what was
+expected and got.
+"""
 
 import math
 
@@ -26,7 +28,12 @@ def pool_loops(x, kernel_size, stride):
     out = torch.empty(B, C, H_out, W_out)
     for i in range(H_out):
         for j in range(W_out):
-            window = x[:, :, i * stride : i * stride + kernel_size, j * stride : j * stride + kernel_size]
+            window = x[
+                :,
+                :,
+                i * stride : i * stride + kernel_size,
+                j * stride : j * stride + kernel_size,
+            ]
             out[:, :, i, j] = window.amax(dim=(2, 3))
     return out
 
@@ -56,11 +63,30 @@ def test_max_pool_correct_answers_pass(answer, capsys):
     "answer, message",
     [
         (lambda x, k, s: None, "returned None; expected a tensor"),
-        (lambda x, k, s: F.avg_pool2d(x, k, s), r"kernel_size=2, stride=2\) for x of shape \(1, 1, 4, 4\) has the right shape but wrong values: at index \(0, 0, 0, 0\) expected 5, got 2.5"),
-        (pool_ignores_stride, r"kernel_size=3, stride=2\) for x of shape \(2, 3, 7, 9\) returned shape \(2, 3, 2, 3\); expected \(2, 3, 3, 4\)"),
-        (pool_square_only, r"for x of shape \(2, 3, 7, 9\) returned shape \(2, 3, 3, 3\); expected \(2, 3, 3, 4\)"),
-        (pool_from_zero, r"stride=1\) for x of shape \(1, 2, 6, 5\) has the right shape but wrong values.*every value here is negative"),
-        (lambda x, k, s: torch.tensor([[[[5.0, 7.0], [13.0, 15.0]]]]), r"for x of shape \(2, 3, 7, 9\) returned shape \(1, 1, 2, 2\)"),  # hard-coded
+        (
+            lambda x, k, s: F.avg_pool2d(x, k, s),
+            r"kernel_size=2, stride=2\) for x of shape \(1, 1, 4, 4\) has the right "
+            r"shape but wrong values: at index \(0, 0, 0, 0\) expected 5, got 2.5",
+        ),
+        (
+            pool_ignores_stride,
+            r"kernel_size=3, stride=2\) for x of shape \(2, 3, 7, 9\) returned shape "
+            r"\(2, 3, 2, 3\); expected \(2, 3, 3, 4\)",
+        ),
+        (
+            pool_square_only,
+            r"for x of shape \(2, 3, 7, 9\) returned shape \(2, 3, 3, 3\); expected "
+            r"\(2, 3, 3, 4\)",
+        ),
+        (
+            pool_from_zero,
+            r"stride=1\) for x of shape \(1, 2, 6, 5\) has the right shape but wrong "
+            r"values.*every value here is negative",
+        ),
+        (
+            lambda x, k, s: torch.tensor([[[[5.0, 7.0], [13.0, 15.0]]]]),
+            r"for x of shape \(2, 3, 7, 9\) returned shape \(1, 1, 2, 2\)",
+        ),  # hard-coded
     ],
 )
 def test_max_pool_wrong_answers_say_what_was_expected_and_got(answer, message):
@@ -91,12 +117,16 @@ def rf_good(layers):
 
 def rf_closed_form(layers):
     """The closed form of Araujo et al. 2019, as a list."""
-    size = 1 + sum((K - 1) * math.prod(s for _, s in layers[:l]) for l, (K, _) in enumerate(layers))
+    size = 1 + sum(
+        (K - 1) * math.prod(s for _, s in layers[:depth])
+        for depth, (K, _) in enumerate(layers)
+    )
     return [size, math.prod(s for _, s in layers)]
 
 
 def rf_own_stride_first(layers):
-    """Multiplies the jump before adding the layer's (K - 1): uses its own stride too early."""
+    """Multiplies the jump before adding the layer's (K - 1): uses its own stride too
+    early."""
     size, jump = 1, 1
     for K, stride in layers:
         jump *= stride
@@ -108,7 +138,9 @@ def rf_sum_of_kernels(layers):
     return 1 + sum(K - 1 for K, _ in layers), math.prod(s for _, s in layers)
 
 
-@pytest.mark.parametrize("answer", [rf_good, rf_closed_form, lambda l: torch.tensor(rf_good(l))])
+@pytest.mark.parametrize(
+    "answer", [rf_good, rf_closed_form, lambda layers: torch.tensor(rf_good(layers))]
+)
 def test_receptive_field_correct_answers_pass(answer, capsys):
     check_receptive_field(answer)
     assert capsys.readouterr().out.startswith("\N{CHECK MARK} receptive_field_size")
@@ -117,14 +149,41 @@ def test_receptive_field_correct_answers_pass(answer, capsys):
 @pytest.mark.parametrize(
     "answer, message",
     [
-        (lambda layers: None, r"receptive_field_size\(\[\]\) returned None; expected the pair \(size, jump\) = \(1, 1\)"),
-        (lambda layers: 5, r"returned 5; expected a pair of ints \(size, jump\) = \(1, 1\)"),
+        (
+            lambda layers: None,
+            r"receptive_field_size\(\[\]\) returned None; "
+            r"expected the pair \(size, jump\) = \(1, 1\)",
+        ),
+        (
+            lambda layers: 5,
+            r"returned 5; expected a pair of ints \(size, jump\) = \(1, 1\)",
+        ),
         (lambda layers: (1, 1, 0), r"returned 3 values"),
-        (lambda layers: (0, 1) if not layers else rf_good(layers), r"receptive_field_size\(\[\]\): expected \(size, jump\) = \(1, 1\), got \(0, 1\).*an output pixel is an input pixel"),
-        (rf_own_stride_first, r"receptive_field_size\(\[\(2, 2\), \(2, 2\), \(2, 2\)\]\): expected \(size, jump\) = \(8, 8\), got \(15, 8\).*layers \*before\* it"),
-        (rf_sum_of_kernels, r"receptive_field_size\(\[\(2, 2\), \(2, 2\), \(2, 2\)\]\): expected \(size, jump\) = \(8, 8\), got \(4, 8\)"),
-        (lambda layers: (rf_good(layers)[0], 1), r"\[\(2, 2\), \(2, 2\), \(2, 2\)\]\): expected \(size, jump\) = \(8, 8\), got \(8, 1\).*product of the strides"),
-        (lambda layers: (32, 4), r"receptive_field_size\(\[\]\): expected \(size, jump\) = \(1, 1\), got \(32, 4\)"),  # hard-coded SmallCNN
+        (
+            lambda layers: (0, 1) if not layers else rf_good(layers),
+            r"receptive_field_size\(\[\]\): expected \(size, jump\) = \(1, 1\), got "
+            r"\(0, 1\).*an output pixel is an input pixel",
+        ),
+        (
+            rf_own_stride_first,
+            r"receptive_field_size\(\[\(2, 2\), \(2, 2\), \(2, 2\)\]\): expected "
+            r"\(size, jump\) = \(8, 8\), got \(15, 8\).*layers \*before\* it",
+        ),
+        (
+            rf_sum_of_kernels,
+            r"receptive_field_size\(\[\(2, 2\), \(2, 2\), \(2, 2\)\]\): expected "
+            r"\(size, jump\) = \(8, 8\), got \(4, 8\)",
+        ),
+        (
+            lambda layers: (rf_good(layers)[0], 1),
+            r"\[\(2, 2\), \(2, 2\), \(2, 2\)\]\): expected \(size, jump\) = \(8, 8\), "
+            r"got \(8, 1\).*product of the strides",
+        ),
+        (
+            lambda layers: (32, 4),
+            r"receptive_field_size\(\[\]\): expected \(size, jump\) = \(1, 1\), "
+            r"got \(32, 4\)",
+        ),  # hard-coded SmallCNN
     ],
 )
 def test_receptive_field_wrong_answers_say_what_was_expected_and_got(answer, message):

@@ -6,7 +6,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from minimodels.exercises import ExerciseError, check_dot_product_attention, check_mha_parameters, check_padding_mask
+from minimodels.exercises import (
+    ExerciseError,
+    check_dot_product_attention,
+    check_mha_parameters,
+    check_padding_mask,
+)
 
 
 def stub(*args):
@@ -20,7 +25,9 @@ def attention_good(q, k, v):
     return (q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])).softmax(dim=-1) @ v
 
 
-def attention_variant(scale=lambda q, k, v: 1 / math.sqrt(q.shape[-1]), dim=-1, softmax=True):
+def attention_variant(
+    scale=lambda q, k, v: 1 / math.sqrt(q.shape[-1]), dim=-1, softmax=True
+):
     def fn(q, k, v):
         s = q @ k.transpose(-2, -1) * scale(q, k, v)
         return (s.softmax(dim=dim) if softmax else s) @ v
@@ -38,21 +45,61 @@ def test_dot_product_attention_correct_answers_pass(answer, capsys):
     "answer, message",
     [
         (lambda q, k, v: None, "returned None; expected a tensor"),
-        (lambda q, k, v: attention_good(q, k, v).tolist(), "returned a list; expected a torch.Tensor"),
-        (attention_variant(scale=lambda q, k, v: 1.0), r"\(5, 8\).*the scores were not scaled: divide q @ k\^T by sqrt\(d\) = sqrt\(8\)"),
-        (attention_variant(scale=lambda q, k, v: 1 / q.shape[-1]), r"divided by d = 8; divide by its square root"),
-        (attention_variant(scale=lambda q, k, v: 1 / math.sqrt(v.shape[-1])), r"q \(3, 16\).*divided by sqrt\(d_v\) = sqrt\(4\), the width of the values"),
-        (attention_variant(scale=lambda q, k, v: 1 / math.sqrt(k.shape[-2])), r"\(5, 8\).*square root of the number of keys, 5; divide by sqrt\(d\)"),
-        (attention_variant(dim=-2), r"the softmax ran over the queries \(dim=-2\)\. Each query's weights must sum to 1"),
-        (attention_variant(dim=-2, scale=lambda q, k, v: 1.0), r"softmax ran over the queries \(dim=-2\) and the scores were not scaled"),
+        (
+            lambda q, k, v: attention_good(q, k, v).tolist(),
+            "returned a list; expected a torch.Tensor",
+        ),
+        (
+            attention_variant(scale=lambda q, k, v: 1.0),
+            r"\(5, 8\).*the scores were not scaled: "
+            r"divide q @ k\^T by sqrt\(d\) = sqrt\(8\)",
+        ),
+        (
+            attention_variant(scale=lambda q, k, v: 1 / q.shape[-1]),
+            r"divided by d = 8; divide by its square root",
+        ),
+        (
+            attention_variant(scale=lambda q, k, v: 1 / math.sqrt(v.shape[-1])),
+            r"q \(3, 16\).*divided by sqrt\(d_v\) = sqrt\(4\), the width of the values",
+        ),
+        (
+            attention_variant(scale=lambda q, k, v: 1 / math.sqrt(k.shape[-2])),
+            r"\(5, 8\).*square root of the number of keys, 5; divide by sqrt\(d\)",
+        ),
+        (
+            attention_variant(dim=-2),
+            r"the softmax ran over the queries \(dim=-2\)\. Each query's weights must "
+            r"sum to 1",
+        ),
+        (
+            attention_variant(dim=-2, scale=lambda q, k, v: 1.0),
+            r"softmax ran over the queries \(dim=-2\) and the scores were not scaled",
+        ),
         (attention_variant(softmax=False), "the softmax is missing"),
-        (lambda q, k, v: (q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])).softmax(-1), r"returned shape \(5, 5\), the shape of the attention weights; expected the output \(5, 8\)"),
-        (lambda q, k, v: (attention_good(q, k, v), None), "returned a tuple of 2 values; return only the output tensor"),
-        (lambda q, k, v: (q @ k.T / math.sqrt(q.shape[-1])).softmax(-1) @ v, r"raised RuntimeError.*batched heads.*k\.transpose\(-2, -1\)"),
-        (lambda q, k, v: attention_good(q, k, v) + 0.01, r"\(5, 8\).*wrong values: at index \(\d, \d\) expected"),
+        (
+            lambda q, k, v: (q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])).softmax(
+                -1
+            ),
+            r"returned shape \(5, 5\), the shape of the attention weights; expected "
+            r"the output \(5, 8\)",
+        ),
+        (
+            lambda q, k, v: (attention_good(q, k, v), None),
+            "returned a tuple of 2 values; return only the output tensor",
+        ),
+        (
+            lambda q, k, v: (q @ k.T / math.sqrt(q.shape[-1])).softmax(-1) @ v,
+            r"raised RuntimeError.*batched heads.*k\.transpose\(-2, -1\)",
+        ),
+        (
+            lambda q, k, v: attention_good(q, k, v) + 0.01,
+            r"\(5, 8\).*wrong values: at index \(\d, \d\) expected",
+        ),
     ],
 )
-@pytest.mark.filterwarnings("ignore:The use of `x.T`")  # k.T on 4-D tensors, one of the wrong answers
+@pytest.mark.filterwarnings(
+    "ignore:The use of `x.T`"
+)  # k.T on 4-D tensors, one of the wrong answers
 def test_dot_product_attention_wrong_answers_are_named(answer, message):
     with pytest.raises(ExerciseError, match=message):
         check_dot_product_attention(answer)
@@ -67,14 +114,18 @@ def test_dot_product_attention_stub_is_explained():
 
 
 def padding_mask_good(lengths, N):
-    return (torch.arange(N)[None, :] < lengths[:, None])[:, None, None, :]  # (B, 1, 1, N)
+    return (torch.arange(N)[None, :] < lengths[:, None])[
+        :, None, None, :
+    ]  # (B, 1, 1, N)
 
 
 @pytest.mark.parametrize(
     "answer",
     [
         padding_mask_good,
-        lambda lengths, N: padding_mask_good(lengths, N).expand(-1, 1, N, N),  # (B, 1, N, N) is fine too
+        lambda lengths, N: padding_mask_good(lengths, N).expand(
+            -1, 1, N, N
+        ),  # (B, 1, N, N) is fine too
     ],
 )
 def test_padding_mask_correct_answers_pass(answer, capsys):
@@ -86,13 +137,41 @@ def test_padding_mask_correct_answers_pass(answer, capsys):
     "answer, message",
     [
         (lambda lengths, N: None, "returned None; expected a tensor"),
-        (lambda lengths, N: padding_mask_good(lengths, N).float(), r"dtype torch.float32; expected a boolean tensor"),
-        (lambda lengths, N: torch.arange(N)[None, :] < lengths[:, None], r"\[5, 2, 4\]\), N=5\) returned shape \(3, 5\)\. Broadcasting lines a \(B, N\) mask up"),
-        (lambda lengths, N: (torch.arange(N)[None, :] < lengths[:, None])[:, None, :], r"\[5, 2, 4\]\), N=5\) returned shape \(3, 1, 5\), which does not broadcast"),
-        (lambda lengths, N: padding_mask_good(lengths, N).transpose(-2, -1), r"masks the queries \(rows\), not the keys"),
-        (lambda lengths, N: ~padding_mask_good(lengths, N), "is inverted: True must mark the tokens"),
-        (lambda lengths, N: (torch.arange(N)[None, :] <= lengths[:, None])[:, None, None, :], r"use j < length, not j <= length"),
-        (lambda lengths, N: torch.ones(len(lengths), 1, 1, N, dtype=torch.bool), r"\[3\]\), N=5\): for sequence 0 \(length 3\), query \d and key 3 the mask is True; expected False"),
+        (
+            lambda lengths, N: padding_mask_good(lengths, N).float(),
+            r"dtype torch.float32; expected a boolean tensor",
+        ),
+        (
+            lambda lengths, N: torch.arange(N)[None, :] < lengths[:, None],
+            r"\[5, 2, 4\]\), N=5\) returned shape \(3, 5\)\. Broadcasting lines a "
+            r"\(B, N\) mask up",
+        ),
+        (
+            lambda lengths, N: (torch.arange(N)[None, :] < lengths[:, None])[
+                :, None, :
+            ],
+            r"\[5, 2, 4\]\), N=5\) returned shape \(3, 1, 5\), which does not "
+            r"broadcast",
+        ),
+        (
+            lambda lengths, N: padding_mask_good(lengths, N).transpose(-2, -1),
+            r"masks the queries \(rows\), not the keys",
+        ),
+        (
+            lambda lengths, N: ~padding_mask_good(lengths, N),
+            "is inverted: True must mark the tokens",
+        ),
+        (
+            lambda lengths, N: (torch.arange(N)[None, :] <= lengths[:, None])[
+                :, None, None, :
+            ],
+            r"use j < length, not j <= length",
+        ),
+        (
+            lambda lengths, N: torch.ones(len(lengths), 1, 1, N, dtype=torch.bool),
+            r"\[3\]\), N=5\): for sequence 0 \(length 3\), query \d and key 3 the "
+            r"mask is True; expected False",
+        ),
     ],
 )
 def test_padding_mask_wrong_answers_are_named(answer, message):
@@ -101,13 +180,16 @@ def test_padding_mask_wrong_answers_are_named(answer, message):
 
 
 def test_padding_mask_batch_as_long_as_n_is_caught():
-    """A (B, N) mask broadcasts silently when B == N: the check must not let it through."""
+    """A (B, N) mask broadcasts silently when B == N: the check must not let it
+    through."""
 
     def two_d(lengths, N):
         mask = torch.arange(N)[None, :] < lengths[:, None]
         return mask if len(lengths) == N else mask[:, None, None, :]
 
-    with pytest.raises(ExerciseError, match=r"\[4, 1, 4, 2\]\), N=4\) returned shape \(4, 4\)"):
+    with pytest.raises(
+        ExerciseError, match=r"\[4, 1, 4, 2\]\), N=4\) returned shape \(4, 4\)"
+    ):
         check_padding_mask(two_d)
 
 
@@ -127,14 +209,37 @@ def test_mha_parameters_correct_answer_passes(capsys):
 @pytest.mark.parametrize(
     "answer, message",
     [
-        (lambda D, h, bias: 3 * D * D + (3 * D if bias else 0), r"dim=32, heads=4, bias=True\) returned 3168; expected 4224.*add the output projection"),
-        (lambda D, h, bias: 4 * D * D, r"returned 4096; expected 4224.*the biases are missing"),
-        (lambda D, h, bias: 4 * D * D + 4 * D, r"dim=64, heads=1, bias=False\) returned 16640; expected 16384.*no biases"),
-        (lambda D, h, bias: h * (4 * D * D + (4 * D if bias else 0)), r"returned 16896; expected 4224.*does not change the count"),
+        (
+            lambda D, h, bias: 3 * D * D + (3 * D if bias else 0),
+            r"dim=32, heads=4, bias=True\) returned 3168; expected 4224.*add the "
+            r"output projection",
+        ),
+        (
+            lambda D, h, bias: 4 * D * D,
+            r"returned 4096; expected 4224.*the biases are missing",
+        ),
+        (
+            lambda D, h, bias: 4 * D * D + 4 * D,
+            r"dim=64, heads=1, bias=False\) returned 16640; expected 16384.*no biases",
+        ),
+        (
+            lambda D, h, bias: h * (4 * D * D + (4 * D if bias else 0)),
+            r"returned 16896; expected 4224.*does not change the count",
+        ),
         (lambda D, h, bias: 4 * (D * (D // h) + (D if bias else 0)), r"not to D/h"),
-        (lambda D, h, bias: 4224, r"dim=32, heads=8, bias=True\)|dim=64, heads=1, bias=False\) returned 4224; expected 16384"),
-        (lambda D, h, bias: 4 * D * D + (4 * D if bias else 0) + 1.0, r"returned 4225.0 \(float\); expected the int 4224"),
-        (lambda D, h, bias: float(4 * D * D + (4 * D if bias else 0)), r"returned 4224.0 \(float\); expected the int 4224: use integer arithmetic"),
+        (
+            lambda D, h, bias: 4224,
+            r"dim=32, heads=8, bias=True\)|"
+            r"dim=64, heads=1, bias=False\) returned 4224; expected 16384",
+        ),
+        (
+            lambda D, h, bias: 4 * D * D + (4 * D if bias else 0) + 1.0,
+            r"returned 4225.0 \(float\); expected the int 4224",
+        ),
+        (
+            lambda D, h, bias: float(4 * D * D + (4 * D if bias else 0)),
+            r"returned 4224.0 \(float\); expected the int 4224: use integer arithmetic",
+        ),
     ],
 )
 def test_mha_parameters_wrong_answers_are_named(answer, message):

@@ -1,6 +1,10 @@
 import pytest
 
-from minimodels.exercises import ExerciseError, check_attention_received, check_block_parameters
+from minimodels.exercises import (
+    ExerciseError,
+    check_attention_received,
+    check_block_parameters,
+)
 
 
 def right(dim, mlp_dim):
@@ -10,9 +14,18 @@ def right(dim, mlp_dim):
 def test_block_parameters(capsys):
     check_block_parameters(right)
     assert "\N{CHECK MARK} block_parameters" in capsys.readouterr().out
-    with pytest.raises(ExerciseError, match=r"block_parameters\(dim=64, mlp_dim=128\) returned 33216; expected 33,472 .*LayerNorms have parameters"):
+    with pytest.raises(
+        ExerciseError,
+        match=(
+            r"block_parameters\(dim=64, mlp_dim=128\) returned 33216; expected 33,472 "
+            r".*LayerNorms have parameters"
+        ),
+    ):
         check_block_parameters(lambda d, m: right(d, m) - 4 * d)
-    with pytest.raises(ExerciseError, match=r"block_parameters\(dim=16, mlp_dim=64\) returned 33472; expected 3,280"):
+    with pytest.raises(
+        ExerciseError,
+        match=r"block_parameters\(dim=16, mlp_dim=64\) returned 33472; expected 3,280",
+    ):
         check_block_parameters(lambda d, m: 33_472)  # hard-coded for the first size
 
     def stub(d, m):
@@ -25,9 +38,14 @@ def test_block_parameters(capsys):
 def test_attention_received(capsys):
     check_attention_received(lambda w: w.mean(dim=(1, 2)))
     assert "\N{CHECK MARK} attention_received" in capsys.readouterr().out
-    with pytest.raises(ExerciseError, match=r"returned 1/N = 0.2000 for every token: you averaged over the keys"):
+    with pytest.raises(
+        ExerciseError,
+        match=r"returned 1/N = 0.2000 for every token: you averaged over the keys",
+    ):
         check_attention_received(lambda w: w.mean(dim=(1, 3)))
     with pytest.raises(ExerciseError, match="you summed over heads and queries"):
         check_attention_received(lambda w: w.sum(dim=(1, 2)))
-    with pytest.raises(ExerciseError, match=r"returned shape \(2, 5, 5\); expected \(2, 5\)"):
+    with pytest.raises(
+        ExerciseError, match=r"returned shape \(2, 5, 5\); expected \(2, 5\)"
+    ):
         check_attention_received(lambda w: w.mean(dim=1))

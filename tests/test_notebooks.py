@@ -1,16 +1,17 @@
-"""Notebook hygiene: no committed outputs, the Colab cell, exercises, the table of contents.
+"""Notebook hygiene: no committed outputs, the Colab cell, exercises, the table of
+contents.
 
 nbval (``--nbval-lax`` in pyproject.toml) executes every chapter separately.
 """
 
 import re
-import tomllib
 
 import nbformat
 import pytest
+import tomllib
 import yaml
 
-from minimodels.book import colab_cell_source
+from minimodels.authoring.colab import colab_cell_source
 
 CHAPTERS = "chapters/*.ipynb"
 
@@ -34,8 +35,12 @@ def test_notebooks_are_committed_without_outputs(root):
     for path in chapters(root):
         for i, cell in enumerate(read(path).cells):
             if cell.cell_type == "code":
-                assert cell.outputs == [], f"{path.name} cell {i} has outputs: clear them before committing"
-                assert cell.execution_count is None, f"{path.name} cell {i} has an execution count"
+                assert cell.outputs == [], (
+                    f"{path.name} cell {i} has outputs: clear them before committing"
+                )
+                assert cell.execution_count is None, (
+                    f"{path.name} cell {i} has an execution count"
+                )
 
 
 def test_notebooks_are_valid_and_use_the_python3_kernel(root):
@@ -46,14 +51,19 @@ def test_notebooks_are_valid_and_use_the_python3_kernel(root):
 
 
 def test_first_cell_installs_minimodels_on_colab_only(root, config):
-    expected = colab_cell_source(config["repository"]["url"], config["repository"]["branch"])
+    expected = colab_cell_source(
+        config["repository"]["url"], config["repository"]["branch"]
+    )
     for path in chapters(root):
         first = read(path).cells[0]
         assert first.cell_type == "code" and first.source == expected, (
             f"{path.name}: the first cell must be the Colab set-up cell for "
-            f"{config['repository']['url']} (minimodels.book.colab_cell_source)"
+            f"{config['repository']['url']} "
+            "(minimodels.authoring.colab.colab_cell_source)"
         )
-        assert "remove-cell" in first.metadata.get("tags", []), f"{path.name}: tag the Colab cell remove-cell"
+        assert "remove-cell" in first.metadata.get("tags", []), (
+            f"{path.name}: tag the Colab cell remove-cell"
+        )
 
 
 def test_colab_cell_does_nothing_outside_colab(monkeypatch):
@@ -74,9 +84,13 @@ def test_repository_url_is_set_in_one_place(root, config):
 
 def test_package_never_pins_colabs_torch_numpy(root):
     """On Colab, installing minimodels must not replace torch, torchvision or numpy."""
-    deps = tomllib.loads((root / "pyproject.toml").read_text())["project"]["dependencies"]
+    deps = tomllib.loads((root / "pyproject.toml").read_text())["project"][
+        "dependencies"
+    ]
     for dep in deps:
-        assert not re.search(r"==|<|~=|!=", dep), f"{dep!r}: the package may declare lower bounds only"
+        assert not re.search(r"==|<|~=|!=", dep), (
+            f"{dep!r}: the package may declare lower bounds only"
+        )
 
 
 def test_every_exercise_is_collapsed_and_checked(root):
@@ -88,11 +102,20 @@ def test_every_exercise_is_collapsed_and_checked(root):
                 continue
             n_exercises += 1
             where = f"{path.name} cell {i}"
-            assert cell.source.count("### BEGIN SOLUTION") == cell.source.count("### END SOLUTION") == 1, where
-            assert "hide-input" in cell.metadata.get("tags", []), f"{where}: tag the solution cell hide-input"
+            assert (
+                cell.source.count("### BEGIN SOLUTION")
+                == cell.source.count("### END SOLUTION")
+                == 1
+            ), where
+            assert "hide-input" in cell.metadata.get("tags", []), (
+                f"{where}: tag the solution cell hide-input"
+            )
             following = cells[i + 1]
-            assert following.cell_type == "code" and re.search(r"\bcheck_\w+\(", following.source), (
-                f"{where}: the cell after a solution must call a minimodels.exercises check"
+            assert following.cell_type == "code" and re.search(
+                r"\bcheck_\w+\(", following.source
+            ), (
+                f"{where}: the cell after a solution must call "
+                "a minimodels.exercises check"
             )
     assert n_exercises >= 1
 
@@ -112,7 +135,9 @@ def glued(nb) -> dict:
         for out in cell.get("outputs", []):
             name = out.get("metadata", {}).get("scrapbook", {}).get("name")
             if name:
-                values[name] = next(v for k, v in out["data"].items() if k.endswith("text/plain"))
+                values[name] = next(
+                    v for k, v in out["data"].items() if k.endswith("text/plain")
+                )
     return values
 
 
@@ -124,9 +149,16 @@ def test_chapter_01_prints_the_same_baseline_twice(root):
     runs = []
     for _ in range(2):
         nb = read(path)
-        NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+        NotebookClient(
+            nb,
+            timeout=300,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(path.parent)}},
+        ).execute()
         runs.append(glued(nb))
     assert "baseline_acc" in runs[0] and "linear_acc" in runs[0]
     # Wall-clock timings differ between runs; every other number must repeat exactly.
-    first, second = ({k: v for k, v in run.items() if "seconds" not in k} for run in runs)
+    first, second = (
+        {k: v for k, v in run.items() if "seconds" not in k} for run in runs
+    )
     assert first == second

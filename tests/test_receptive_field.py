@@ -1,4 +1,6 @@
-"""receptive_field (analytic) against effective_receptive_field (measured), and bad input."""
+"""receptive_field (analytic) against effective_receptive_field (measured), and bad
+input.
+"""
 
 import random
 
@@ -9,10 +11,16 @@ from torch import nn
 from minimodels.cnn import SmallCNN
 from minimodels.conv import Conv2d
 from minimodels.pooling import AvgPool2d, MaxPool2d
-from minimodels.receptive_field import LayerRF, effective_receptive_field, receptive_field
+from minimodels.receptive_field import (
+    LayerRF,
+    effective_receptive_field,
+    receptive_field,
+)
 
 
-def random_stack(rng: random.Random, pool: str, positive: bool = False) -> nn.Sequential:
+def random_stack(
+    rng: random.Random, pool: str, positive: bool = False
+) -> nn.Sequential:
     """2-5 layers of our Conv2d / pooling with random sizes, strides and paddings."""
     layers, c = [], 1
     for _ in range(rng.randint(2, 5)):
@@ -20,12 +28,18 @@ def random_stack(rng: random.Random, pool: str, positive: bool = False) -> nn.Se
             K = rng.choice([2, 3])
             stride = rng.choice([None, 1, 2])
             padding = rng.randint(0, K // 2)
-            layers.append((MaxPool2d if pool == "max" else AvgPool2d)(K, stride, padding))
+            layers.append(
+                (MaxPool2d if pool == "max" else AvgPool2d)(K, stride, padding)
+            )
         else:
             K = rng.choice([1, 2, 3, 5])
             out = rng.randint(1, 3)
-            conv = Conv2d(c, out, K, stride=rng.choice([1, 1, 2]), padding=rng.randint(0, K // 2))
-            if positive:  # all paths carry a positive gradient: nothing cancels, ReLU passes everything
+            conv = Conv2d(
+                c, out, K, stride=rng.choice([1, 1, 2]), padding=rng.randint(0, K // 2)
+            )
+            if positive:
+                # all paths carry a positive gradient: nothing cancels, ReLU passes
+                # everything
                 with torch.no_grad():
                     conv.weight.uniform_(0.1, 1.0)
                     conv.bias.uniform_(0.1, 1.0)
@@ -44,7 +58,8 @@ def nonzero_box(grad_map: torch.Tensor) -> tuple[int, int, int, int]:
 
 
 def analytic_box(model: nn.Module, H: int) -> tuple[int, int, int, int]:
-    """Rows and columns of the input that the centre output unit sees, clipped to the image."""
+    """Rows and columns of the input that the centre output unit sees, clipped to the
+    image."""
     rf = receptive_field(model)[-1]
     H_out = model(torch.zeros(1, 1, H, H)).shape[-1]
     first = rf.start + (H_out // 2) * rf.jump
@@ -55,7 +70,8 @@ def analytic_box(model: nn.Module, H: int) -> tuple[int, int, int, int]:
 
 @pytest.mark.parametrize("seed", range(12))
 def test_linear_stacks_gradient_fills_exactly_the_analytic_field(seed):
-    """Conv + average pooling, no nonlinearity: every path from the field to the unit carries weight."""
+    """Conv + average pooling, no nonlinearity: every path from the field to the unit
+    carries weight."""
     rng = random.Random(seed)
     torch.manual_seed(seed)
     model = random_stack(rng, "avg")
@@ -66,7 +82,8 @@ def test_linear_stacks_gradient_fills_exactly_the_analytic_field(seed):
 
 @pytest.mark.parametrize("seed", range(12))
 def test_max_pool_stacks_gradient_stays_inside_the_analytic_field(seed):
-    """Max pooling passes the gradient through one pixel per window: the field is an upper bound."""
+    """Max pooling passes the gradient through one pixel per window: the field is an
+    upper bound."""
     rng = random.Random(100 + seed)
     torch.manual_seed(seed)
     model = random_stack(rng, "max", positive=True)
@@ -80,14 +97,38 @@ def test_max_pool_stacks_gradient_stays_inside_the_analytic_field(seed):
 def test_small_cnn_and_tuples_agree():
     model = SmallCNN(widths=(4, 8, 8), convs_per_stage=2)
     from_modules = receptive_field(nn.Sequential(*model.stages))
-    from_tuples = receptive_field([(3, 1, 1), (3, 1, 1), (2, 2), (3, 1, 1), (3, 1, 1), (2, 2), (3, 1, 1), (3, 1, 1)])
-    assert [(r.size, r.jump, r.start) for r in from_modules] == [(r.size, r.jump, r.start) for r in from_tuples]
-    assert [(r.size, r.jump) for r in from_modules] == [(3, 1), (5, 1), (6, 2), (10, 2), (14, 2), (16, 4), (24, 4), (32, 4)]
+    from_tuples = receptive_field(
+        [
+            (3, 1, 1),
+            (3, 1, 1),
+            (2, 2),
+            (3, 1, 1),
+            (3, 1, 1),
+            (2, 2),
+            (3, 1, 1),
+            (3, 1, 1),
+        ]
+    )
+    assert [(r.size, r.jump, r.start) for r in from_modules] == [
+        (r.size, r.jump, r.start) for r in from_tuples
+    ]
+    assert [(r.size, r.jump) for r in from_modules] == [
+        (3, 1),
+        (5, 1),
+        (6, 2),
+        (10, 2),
+        (14, 2),
+        (16, 4),
+        (24, 4),
+        (32, 4),
+    ]
     assert from_modules[0] == LayerRF("Conv2d K3 s1 p1", 3, 1, -1)
     assert from_modules[2].layer == "MaxPool2d K2 s2 p0"
     assert receptive_field(model.stages) == from_modules  # a ModuleList works too
     assert receptive_field([]) == []
-    assert receptive_field(Conv2d(1, 1, 5, stride=2, padding=2)) == [LayerRF("Conv2d K5 s2 p2", 5, 2, -2)]
+    assert receptive_field(Conv2d(1, 1, 5, stride=2, padding=2)) == [
+        LayerRF("Conv2d K5 s2 p2", 5, 2, -2)
+    ]
 
 
 def test_effective_field_restores_training_mode_and_picks_a_channel():
@@ -96,7 +137,12 @@ def test_effective_field_restores_training_mode_and_picks_a_channel():
     model.train()
     grad = effective_receptive_field(model, (1, 9, 9), channel=1, n_samples=4)
     assert model.training and grad.shape == (9, 9) and (grad >= 0).all()
-    assert nonzero_box(grad) == (3, 5, 3, 5)  # 3x3 field around the centre unit (3, 3) of the 7x7 output
+    assert nonzero_box(grad) == (
+        3,
+        5,
+        3,
+        5,
+    )  # 3x3 field around the centre unit (3, 3) of the 7x7 output
     model.eval()
     effective_receptive_field(model, (1, 9, 9))
     assert not model.training
@@ -109,12 +155,24 @@ def test_effective_field_restores_training_mode_and_picks_a_channel():
         ([(3, 0)], r"layer 0: stride must be an int of at least 1, got 0"),
         ([(3, 1, -1)], r"layer 0: padding must be an int of at least 0, got -1"),
         ([(3.0, 1)], r"layer 0: kernel size must be an int of at least 1, got 3.0"),
-        ([(3,)], r"layer 0 must be a \(kernel_size, stride\) or \(kernel_size, stride, padding\) tuple"),
+        (
+            [(3,)],
+            (
+                r"layer 0 must be a \(kernel_size, stride\) or "
+                r"\(kernel_size, stride, padding\) tuple"
+            ),
+        ),
         ([3], r"layer 0 must be a \(kernel_size, stride\)"),
         ("3x3", r"layers must be a list of layers or an nn.Sequential, got str"),
-        (nn.Sequential(Conv2d(1, 1, 3), nn.Flatten()), r"does not know how layer 1 \(Flatten\) moves pixels"),
+        (
+            nn.Sequential(Conv2d(1, 1, 3), nn.Flatten()),
+            r"does not know how layer 1 \(Flatten\) moves pixels",
+        ),
         (SmallCNN(), r"layer 0 \(SmallCNN\).*nn.Sequential\(\*model.stages\)"),
-        (nn.Sequential(nn.Sequential(nn.Conv2d(1, 1, 3))), r"layer 0.layer 0 \(Conv2d\)"),  # torch's, not ours
+        (
+            nn.Sequential(nn.Sequential(nn.Conv2d(1, 1, 3))),
+            r"layer 0.layer 0 \(Conv2d\)",
+        ),  # torch's, not ours
     ],
 )
 def test_bad_layers_are_explained(layers, message):
@@ -124,11 +182,17 @@ def test_bad_layers_are_explained(layers, message):
 
 def test_bad_effective_field_input_is_explained():
     conv = Conv2d(1, 2, 3)
-    with pytest.raises(ValueError, match=r"input_shape must be \(C, H, W\) with positive ints, got \(9, 9\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"input_shape must be \(C, H, W\) with positive ints, got \(9, 9\)",
+    ):
         effective_receptive_field(conv, (9, 9))
     with pytest.raises(ValueError, match="n_samples must be at least 1, got 0"):
         effective_receptive_field(conv, (1, 9, 9), n_samples=0)
     with pytest.raises(ValueError, match=r"channel must be between 0 and 1, got 2"):
         effective_receptive_field(conv, (1, 9, 9), channel=2)
-    with pytest.raises(ValueError, match=r"model must return a feature map \(B, C, H, W\), got shape \(4, 10\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"model must return a feature map \(B, C, H, W\), got shape \(4, 10\)",
+    ):
         effective_receptive_field(SmallCNN(), (1, 28, 28), n_samples=4)

@@ -1,4 +1,6 @@
-"""shift against torch.roll and padding + cropping; the equivariance facts chapter 10 states; shift_robustness."""
+"""shift against torch.roll and padding + cropping; the equivariance facts chapter 10
+states; shift_robustness.
+"""
 
 import random
 
@@ -9,7 +11,13 @@ from torch import nn
 
 from minimodels.conv import conv2d_unfold
 from minimodels.pooling import GlobalAvgPool, max_pool2d
-from minimodels.shifts import ShiftRobustness, equivariance_error, invariance_error, shift, shift_robustness
+from minimodels.shifts import (
+    ShiftRobustness,
+    equivariance_error,
+    invariance_error,
+    shift,
+    shift_robustness,
+)
 
 
 def shift_cases(n, seed):
@@ -17,14 +25,27 @@ def shift_cases(n, seed):
     cases = []
     for _ in range(n):
         H, W = rng.randint(1, 12), rng.randint(1, 12)
-        cases.append((rng.randint(1, 3), rng.randint(1, 3), H, W, rng.randint(-H - 1, H + 1), rng.randint(-W - 1, W + 1)))
+        cases.append(
+            (
+                rng.randint(1, 3),
+                rng.randint(1, 3),
+                H,
+                W,
+                rng.randint(-H - 1, H + 1),
+                rng.randint(-W - 1, W + 1),
+            )
+        )
     return cases
 
 
-@pytest.mark.parametrize("case", shift_cases(40, seed=0), ids=lambda c: "B{}C{}_{}x{}_dy{}dx{}".format(*c))
+@pytest.mark.parametrize(
+    "case", shift_cases(40, seed=0), ids=lambda c: "B{}C{}_{}x{}_dy{}dx{}".format(*c)
+)
 def test_shift_matches_roll_and_pad_then_crop(case):
     B, C, H, W, dy, dx = case
-    x = torch.rand(B, C, H, W, generator=torch.Generator().manual_seed(1)) + 0.5  # no zeros inside
+    x = (
+        torch.rand(B, C, H, W, generator=torch.Generator().manual_seed(1)) + 0.5
+    )  # no zeros inside
     assert torch.equal(shift(x, dy, dx, "circular"), torch.roll(x, (dy, dx), (2, 3)))
     # zeros: pad by the shift on the side it comes from, then crop back to H x W
     py, px = abs(dy), abs(dx)
@@ -35,7 +56,10 @@ def test_shift_matches_roll_and_pad_then_crop(case):
     # and where nothing wrapped around, the two modes agree
     rows = slice(max(dy, 0), max(H + min(dy, 0), 0))
     cols = slice(max(dx, 0), max(W + min(dx, 0), 0))
-    assert torch.equal(shift(x, dy, dx)[..., rows, cols], torch.roll(x, (dy, dx), (2, 3))[..., rows, cols])
+    assert torch.equal(
+        shift(x, dy, dx)[..., rows, cols],
+        torch.roll(x, (dy, dx), (2, 3))[..., rows, cols],
+    )
 
 
 def test_shift_keeps_gradients_and_composes():
@@ -49,8 +73,13 @@ def test_circular_stride1_convolution_is_exactly_shift_equivariant():
     g = torch.Generator().manual_seed(0)
     x = torch.randn(3, 2, 12, 10, dtype=torch.float64, generator=g)
     w = torch.randn(4, 2, 3, 3, dtype=torch.float64, generator=g)
-    circular = lambda z: conv2d_unfold(z, w, padding=1, padding_mode="circular")  # noqa: E731
-    zeros = lambda z: conv2d_unfold(z, w, padding=1)  # noqa: E731
+
+    def circular(z):
+        return conv2d_unfold(z, w, padding=1, padding_mode="circular")
+
+    def zeros(z):
+        return conv2d_unfold(z, w, padding=1)
+
     for dy, dx in [(1, 0), (0, 1), (3, -2), (-5, 7)]:
         assert equivariance_error(circular, x, dy, dx, "circular") < 1e-12
         # zero padding breaks it at the border
@@ -65,10 +94,22 @@ def test_global_average_pool_is_invariant():
 
 def test_stride2_max_pool_is_equivariant_to_even_shifts_only():
     x = torch.randn(4, 3, 16, 16, generator=torch.Generator().manual_seed(0))
-    pool = lambda z: max_pool2d(z, 2)  # noqa: E731
-    assert equivariance_error(pool, x, 2, 0) == 0.0 and equivariance_error(pool, x, -4, 6) == 0.0
+
+    def pool(z):
+        return max_pool2d(z, 2)
+
+    assert (
+        equivariance_error(pool, x, 2, 0) == 0.0
+        and equivariance_error(pool, x, -4, 6) == 0.0
+    )
     # A 1-pixel shift is no whole output pixel: the helper refuses to pretend ...
-    with pytest.raises(ValueError, match=r"a shift of \(1, 0\) pixels on a 16x16 input is not a whole number of pixels on fn's 8x8 output"):
+    with pytest.raises(
+        ValueError,
+        match=(
+            r"a shift of \(1, 0\) pixels on a 16x16 input "
+            r"is not a whole number of pixels on fn's 8x8 output"
+        ),
+    ):
         equivariance_error(pool, x, 1, 0)
     # ... and no output shift reproduces it: the pooled maps change, not just move.
     out = pool(shift(x, 1, 0, "circular"))
@@ -78,7 +119,8 @@ def test_stride2_max_pool_is_equivariant_to_even_shifts_only():
 
 
 class CornerInkClassifier(nn.Module):
-    """Predicts class 1 if the top-left 8x8 corner holds any ink, else class 0: very shift-sensitive."""
+    """Predicts class 1 if the top-left 8x8 corner holds any ink, else class 0: very
+    shift-sensitive."""
 
     def __init__(self):
         super().__init__()
@@ -91,7 +133,8 @@ class CornerInkClassifier(nn.Module):
 
 def test_shift_robustness_on_known_models():
     x = torch.zeros(6, 1, 16, 16)
-    x[:, :, 6:8, 6:8] = 1.0  # a square just inside the corner region: a shift of 2 down or right moves it out
+    # a square just inside the corner region: a shift of 2 down or right moves it out
+    x[:, :, 6:8, 6:8] = 1.0
     labels = torch.ones(6, dtype=torch.long)
     model = CornerInkClassifier()
     result = shift_robustness(model, x, labels, distances=[0, 1, 2, 3], batch_size=4)
@@ -102,25 +145,57 @@ def test_shift_robustness_on_known_models():
     assert result.accuracy[1] == 1.0 and result.consistency[1] == 1.0
     # d = 2 and 3: down and right move it out, up and left keep it in
     assert result.accuracy[2:] == [0.5, 0.5] and result.consistency[2:] == [0.5, 0.5]
-    assert result.as_dict() == {"distance": [0, 1, 2, 3], "accuracy": result.accuracy, "consistency": result.consistency}
+    assert result.as_dict() == {
+        "distance": [0, 1, 2, 3],
+        "accuracy": result.accuracy,
+        "consistency": result.consistency,
+    }
     # a model that only looks at the total ink is invariant to circular shifts
     total_ink = nn.Sequential(nn.Flatten(), nn.Linear(256, 2))
     with torch.no_grad():
         total_ink[1].weight.fill_(1.0)
         total_ink[1].weight[0].fill_(-1.0)
-    circ = shift_robustness(total_ink, torch.rand(10, 1, 16, 16), torch.ones(10, dtype=torch.long), range(0, 5), mode="circular")
-    assert circ.consistency == [1.0] * 5 and circ.accuracy == [1.0] * 5 and circ.mode == "circular"
+    circ = shift_robustness(
+        total_ink,
+        torch.rand(10, 1, 16, 16),
+        torch.ones(10, dtype=torch.long),
+        range(0, 5),
+        mode="circular",
+    )
+    assert (
+        circ.consistency == [1.0] * 5
+        and circ.accuracy == [1.0] * 5
+        and circ.mode == "circular"
+    )
 
 
 def test_bad_input_is_explained():
     x = torch.zeros(2, 1, 8, 8)
-    with pytest.raises(ValueError, match=r"shift expects images of shape \(B, C, H, W\), got 3-D input of shape \(1, 8, 8\)"):
+    with pytest.raises(
+        ValueError,
+        match=(
+            r"shift expects images of shape \(B, C, H, W\), "
+            r"got 3-D input of shape \(1, 8, 8\)"
+        ),
+    ):
         shift(x[0], 1, 1)
-    with pytest.raises(ValueError, match=r"shift mode must be one of \('zeros', 'circular'\), got 'reflect'"):
+    with pytest.raises(
+        ValueError,
+        match=r"shift mode must be one of \('zeros', 'circular'\), got 'reflect'",
+    ):
         shift(x, 1, 1, "reflect")
     with pytest.raises(TypeError, match="shift: dx must be an int"):
         shift(x, 1, 0.5)
-    with pytest.raises(ValueError, match=r"expects labels of shape \(2,\) to match the images, got shape \(3,\)"):
-        shift_robustness(CornerInkClassifier(), x, torch.zeros(3, dtype=torch.long), [1])
-    with pytest.raises(ValueError, match=r"distances must be at least 0 pixels, got \[1, -1\]"):
-        shift_robustness(CornerInkClassifier(), x, torch.zeros(2, dtype=torch.long), [1, -1])
+    with pytest.raises(
+        ValueError,
+        match=r"expects labels of shape \(2,\) to match the images, got shape \(3,\)",
+    ):
+        shift_robustness(
+            CornerInkClassifier(), x, torch.zeros(3, dtype=torch.long), [1]
+        )
+    with pytest.raises(
+        ValueError, match=r"distances must be at least 0 pixels, got \[1, -1\]"
+    ):
+        shift_robustness(
+            CornerInkClassifier(), x, torch.zeros(2, dtype=torch.long), [1, -1]
+        )

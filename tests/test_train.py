@@ -3,11 +3,21 @@ import torch
 from torch import nn
 
 from minimodels.data import load_mnist5k
-from minimodels.train import History, TrainConfig, _lr_factor, count_parameters, evaluate, fit, seed_everything
+from minimodels.train import (
+    History,
+    TrainConfig,
+    _lr_factor,
+    count_parameters,
+    evaluate,
+    fit,
+    seed_everything,
+)
 
 
 def _mlp():
-    return nn.Sequential(nn.Flatten(), nn.Linear(784, 32), nn.ReLU(), nn.Dropout(0.1), nn.Linear(32, 10))
+    return nn.Sequential(
+        nn.Flatten(), nn.Linear(784, 32), nn.ReLU(), nn.Dropout(0.1), nn.Linear(32, 10)
+    )
 
 
 def _small_mnist():
@@ -39,14 +49,20 @@ def test_fit_is_deterministic_for_a_seed():
 def test_fit_learns_and_history_is_complete():
     model, history = _run(warmup_epochs=1, schedule="cosine", weight_decay=0.05)
     assert isinstance(history, History)
-    assert len(history.train_loss) == len(history.train_acc) == len(history.test_acc) == 3
+    assert (
+        len(history.train_loss) == len(history.train_acc) == len(history.test_acc) == 3
+    )
     assert history.train_loss[-1] < history.train_loss[0]
-    assert history.test_acc[-1] > 0.5  # 800 images, 3 short epochs: far above the 0.1 of chance
+    assert (
+        history.test_acc[-1] > 0.5
+    )  # 800 images, 3 short epochs: far above the 0.1 of chance
     assert history.seconds > 0
     assert not model.training
     _, test = _small_mnist()
     loss, acc = evaluate(model, test)
-    assert acc == pytest.approx(history.test_acc[-1]) and loss == pytest.approx(history.test_loss[-1])
+    assert acc == pytest.approx(history.test_acc[-1]) and loss == pytest.approx(
+        history.test_loss[-1]
+    )
 
 
 def test_augment_runs_on_training_batches_only():
@@ -57,7 +73,15 @@ def test_augment_runs_on_training_batches_only():
         return x
 
     train, test = _small_mnist()
-    fit(_mlp(), train, test, TrainConfig(epochs=1, batch_size=100), augment=augment, device="cpu", progress=False)
+    fit(
+        _mlp(),
+        train,
+        test,
+        TrainConfig(epochs=1, batch_size=100),
+        augment=augment,
+        device="cpu",
+        progress=False,
+    )
     assert seen == [100] * 8
 
 
@@ -78,9 +102,14 @@ def test_count_parameters():
 
 
 def test_bad_config_and_data_are_explained():
-    with pytest.raises(ValueError, match="schedule must be 'constant' or 'cosine', got 'linear'"):
+    with pytest.raises(
+        ValueError, match="schedule must be 'constant' or 'cosine', got 'linear'"
+    ):
         TrainConfig(schedule="linear")
     with pytest.raises(ValueError, match="images and labels differ in length: 3 vs 2"):
         fit(_mlp(), (torch.zeros(3, 1, 28, 28), torch.zeros(2).long()), progress=False)
-    with pytest.raises(TypeError, match="expected a TensorDataset or an \\(images, labels\\) pair, got Tensor"):
+    with pytest.raises(
+        TypeError,
+        match="expected a TensorDataset or an \\(images, labels\\) pair, got Tensor",
+    ):
         fit(_mlp(), torch.zeros(3), progress=False)

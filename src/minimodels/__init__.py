@@ -1,36 +1,39 @@
 """minimodels: the small, tested pieces the Pixels to Patches chapters build.
 
-Each module holds one concept and names the chapter that builds it:
+Each module holds one concept. In the order the chapters first import them
+(chapter in brackets), then the modules that serve the others:
 
 ======================  =====================================================
 module                  what it holds
 ======================  =====================================================
-``data``             MNIST-5k (ships with the course), full-size loaders (ch. 01)
-``synthetic``        seeded images of simple shapes for controlled experiments
-``train``            seeding, ``fit`` / ``evaluate``, parameter counting (ch. 01)
-``conv``             ``conv2d_loops``, ``conv2d_unfold``, ``Conv2d`` (ch. 02)
-``pooling``          max / average / global pooling (ch. 03)
-``receptive_field``  analytic and effective receptive fields (ch. 03)
-``cnn``              ``SmallCNN`` (ch. 04)
-``recipes``          named model + training presets shared by chapters
-``summary``          layer-by-layer shape and parameter tables (ch. 04)
-``patches``          ``patchify``, ``PatchEmbedding``, position tables (ch. 05)
-``attention``        ``attention``, ``MultiHeadAttention`` (ch. 06)
-``vit``              ``ViT``, ``TransformerBlock``, ``to_torchvision`` (ch. 07)
-``augment``          random shifts for training (ch. 07)
-``hybrid``           the convolutional stem of the hybrid ViT (ch. 11)
-``attention_distance``  mean attention distance per block and head (ch. 08)
-``flops``            FLOP counts; torchvision's reference models (ch. 09)
-``shifts``           shifting images; equivariance and shift robustness (ch. 10)
-``corruptions``      noise, blur, occlusion, patch subsets (ch. 12)
-``cache``            results computed once per build, keyed by spec and code
-``experiments``      the experiments of chapters 08-13, runnable anywhere
-``verdicts``         the six claims' verdicts, computed from measurements (ch. 13)
-``literature``       the published figures the chapters quote, with sources
-``timing``           robust timing for speed ratios (ch. 02, ``benchmarks/``)
-``exercises``        the checks behind every exercise cell
-``course``           student versions of the chapters, the list of exercises
-``book``             ``glue`` that also works outside the book (e.g. on Colab)
+``book``                ``glue`` that also works outside the book (00)
+``data``                MNIST-5k (ships with the course), full-size loaders (00)
+``train``               seeding, ``fit`` / ``evaluate``, ``eval_mode``, counting (00-01)
+``exercises``           the checks behind every exercise cell (01)
+``conv``                ``conv2d_loops``, ``conv2d_unfold``, ``Conv2d`` (02)
+``pooling``             max / average / global / blur pooling (03)
+``receptive_field``     analytic and effective receptive fields (03)
+``cnn``                 ``SmallCNN`` (03-04)
+``recipes``             named model + training presets shared by chapters (04)
+``summary``             layer-by-layer shape and parameter tables (04)
+``experiments``         trained models (cached) and the experiments of 08-13 (04)
+``patches``             ``patchify``, ``PatchEmbedding``, position tables (05)
+``vit``                 ``ViT``, ``TransformerBlock``, ``to_torchvision`` (05-07)
+``attention``           ``attention``, ``MultiHeadAttention`` (06)
+``timing``              robust timing for speed ratios (06, ``benchmarks/``)
+``augment``             random shifts for training (07)
+``attention_distance``  mean attention distance per block and head (08)
+``synthetic``           seeded images of simple shapes, the long-range task (08)
+``verdicts``            the six claims' verdicts, computed from measurements (08-13)
+``literature``          the published figures the chapters quote, with sources (09)
+``flops``               FLOP counts; torchvision's reference models (09)
+``shifts``              shifting images; equivariance and shift robustness (10)
+``hybrid``              ``ConvStem``, the convolutional stem of the hybrid ViT (11)
+``corruptions``         noise, blur, occlusion, patch subsets (12)
+``shapes``              ``check_images``: the one input check of every layer
+``cache``               results computed once per build, keyed by spec and code
+``authoring``           for authors and instructors: student versions
+                        (``python -m minimodels.course``), the Colab cell
 ======================  =====================================================
 
 

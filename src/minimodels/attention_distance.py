@@ -1,4 +1,6 @@
-"""Mean attention distance: how far a ViT's heads look. Used in chapter 08 (Locality and long range).
+"""Mean attention distance: how far a ViT's heads look.
+
+Used in chapter 08 (Locality and long range).
 
 Dosovitskiy et al. (2021, fig. 7 right, and appendix D.7) measure, for every
 head of every block, the distance in pixels between a query patch and the
@@ -19,49 +21,73 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .shapes import check_images
+from .train import eval_mode
+
 __all__ = ["patch_distances", "attention_distance", "mean_attention_distance"]
 
 
 def patch_distances(grid_size: int, patch_size: int) -> torch.Tensor:
-    """``(N, N)`` Euclidean distances in pixels between the centres of a ``grid_size x grid_size`` grid of patches.
+    """``(N, N)`` Euclidean distances in pixels between patch centres.
 
-    Patch ``n`` sits in row ``n // grid_size``, column ``n % grid_size`` (the
-    order of :func:`~minimodels.patches.patchify`); neighbouring centres are
+    The patches form a ``grid_size x grid_size`` grid: patch ``n`` sits in row
+    ``n // grid_size``, column ``n % grid_size`` (the order of
+    :func:`~minimodels.patches.patchify`); neighbouring centres are
     ``patch_size`` pixels apart.
     """
-    rows, cols = torch.meshgrid(torch.arange(grid_size), torch.arange(grid_size), indexing="ij")
-    centres = torch.stack([rows.flatten(), cols.flatten()], dim=1).double() * patch_size  # (N, 2)
+    rows, cols = torch.meshgrid(
+        torch.arange(grid_size), torch.arange(grid_size), indexing="ij"
+    )
+    centres = (
+        torch.stack([rows.flatten(), cols.flatten()], dim=1).double() * patch_size
+    )  # (N, 2)
     return torch.cdist(centres, centres)  # (N, N)
 
 
-def attention_distance(weights: torch.Tensor, patch_size: int, class_token: bool = False) -> torch.Tensor:
-    """Mean attention distance per head, in pixels, of one block's ``(B, h, T, T)`` attention weights.
+def attention_distance(
+    weights: torch.Tensor, patch_size: int, class_token: bool = False
+) -> torch.Tensor:
+    """Mean attention distance per head, in pixels, of one block's attention weights.
 
-    For each patch query, the distance to every patch key weighted by its
-    attention weight, summed; then the mean over queries and images: ``(h,)``.
-    With ``class_token`` the first token is dropped as query and as key and
-    each query's remaining weights are renormalised to sum to 1, so the number
-    says where among the *patches* a head looks.
+    ``weights`` has shape ``(B, h, T, T)``. For each patch query, the distance to
+    every patch key weighted by its attention weight, summed; then the mean over
+    queries and images: ``(h,)``. With ``class_token`` the first token is dropped
+    as query and as key and each query's remaining weights are renormalised to
+    sum to 1, so the number says where among the *patches* a head looks.
     """
     if weights.ndim != 4 or weights.shape[-1] != weights.shape[-2]:
-        raise ValueError(f"attention_distance expects weights of shape (B, h, T, T), got shape {tuple(weights.shape)}")
+        raise ValueError(
+            "attention_distance expects weights of shape (B, h, T, T), "
+            f"got shape {tuple(weights.shape)}"
+        )
     if class_token:
         weights = weights[..., 1:, 1:]
-        weights = weights / weights.sum(dim=-1, keepdim=True)  # renormalise over the patch keys
+        weights = weights / weights.sum(
+            dim=-1, keepdim=True
+        )  # renormalise over the patch keys
     N = weights.shape[-1]
     grid_size = round(N**0.5)
     if grid_size * grid_size != N:
-        raise ValueError(
-            f"attention_distance expects the patch tokens of a square grid, got {N} tokens "
-            f"({'after dropping the class token' if class_token else 'without a class token'})"
+        which = (
+            "after dropping the class token" if class_token else "without a class token"
         )
-    distances = patch_distances(grid_size, patch_size).to(weights.device, weights.dtype)  # (N, N)
-    per_query = (weights * distances).sum(dim=-1)  # (B, h, N): each query's expected distance
+        raise ValueError(
+            "attention_distance expects the patch tokens of a square grid, "
+            f"got {N} tokens ({which})"
+        )
+    distances = patch_distances(grid_size, patch_size).to(
+        weights.device, weights.dtype
+    )  # (N, N)
+    per_query = (weights * distances).sum(
+        dim=-1
+    )  # (B, h, N): each query's expected distance
     return per_query.mean(dim=(0, 2))  # (h,)
 
 
 @torch.no_grad()
-def mean_attention_distance(model: nn.Module, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+def mean_attention_distance(
+    model: nn.Module, images: torch.Tensor, batch_size: int = 256
+) -> torch.Tensor:
     """``(depth, heads)`` mean attention distances in pixels of a ViT on ``images``.
 
     Patches are ``model.patch_size`` pixels apart (also with a convolutional
@@ -69,17 +95,23 @@ def mean_attention_distance(model: nn.Module, images: torch.Tensor, batch_size: 
     patch attends to itself) and the grid's diagonal, ``(H / P - 1) P sqrt(2)``.
     Runs in eval mode, ``batch_size`` images at a time; the result is on the CPU.
     """
-    if images.ndim != 4:
-        raise ValueError(f"mean_attention_distance expects images of shape (B, C, H, W), got shape {tuple(images.shape)}")
-    was_training = model.training
-    model.eval()
+    check_images(images, "mean_attention_distance")
     device = next(model.parameters()).device
     class_token = getattr(model, "cls_token", None) is not None
     total = None
-    for start in range(0, len(images), batch_size):
-        batch = images[start : start + batch_size].to(device)
-        attention = model.features(batch)["attention"]  # depth x (b, h, T, T)
-        per_block = torch.stack([attention_distance(w, model.patch_size, class_token) for w in attention])  # (depth, h)
-        total = per_block * len(batch) if total is None else total + per_block * len(batch)
-    model.train(was_training)
+    with eval_mode(model):
+        for start in range(0, len(images), batch_size):
+            batch = images[start : start + batch_size].to(device)
+            attention = model.features(batch)["attention"]  # depth x (b, h, T, T)
+            per_block = torch.stack(
+                [
+                    attention_distance(w, model.patch_size, class_token)
+                    for w in attention
+                ]
+            )  # (depth, h)
+            total = (
+                per_block * len(batch)
+                if total is None
+                else total + per_block * len(batch)
+            )
     return (total / len(images)).cpu()

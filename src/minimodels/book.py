@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-__all__ = ["glue", "on_colab", "colab_cell_source"]
+__all__ = ["glue", "on_colab"]
 
 
 def on_colab() -> bool:
@@ -32,26 +32,3 @@ def glue(name: str, value: Any, display: bool = False) -> None:
         print(f"{name} = {value!r}")
     else:
         myst_glue(name, value, display=display)
-
-
-# The first cell of every chapter. The address is the `repository.url` of
-# _config.yml (tests/test_notebooks.py checks that every chapter agrees).
-COLAB_CELL_TEMPLATE = '''\
-# On Colab, install the course package `minimodels` (its data comes with it).
-# Elsewhere this cell does nothing: `make book` and `make test` install it.
-# Colab's own torch, torchvision and numpy are kept: the package asks only for
-# versions at least as old as theirs.
-import subprocess
-import sys
-
-if "google.colab" in sys.modules:
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet",
-         "minimodels @ git+{url}@{branch}"],
-        check=True,
-    )'''
-
-
-def colab_cell_source(url: str, branch: str = "main") -> str:
-    """The source of the Colab set-up cell for a repository at ``url``."""
-    return COLAB_CELL_TEMPLATE.format(url=url.rstrip("/"), branch=branch)

@@ -1,11 +1,13 @@
-"""SmallCNN: a compact convolutional network built from our own layers. Built in chapter 04.
+"""SmallCNN: a compact convolutional network built from our own layers.
+
+Built in chapter 04.
 
 The architecture is the classic recipe (LeCun et al. 1998; He et al. 2016 for
 batch norm and the global-pooling head), shrunk for 28 x 28 images:
 
     stage 1:     [Conv2d(K, padding K//2) -> BatchNorm -> ReLU] x convs_per_stage
-    stage 2..S:  2x2 max pooling, then the same
-    head:        global average pooling -> Linear(widths[-1], classes)
+    stage 2..S:  2x2 max pooling (``downsample``), then the same
+    head:        global average pooling (``global_pool``) -> Linear(widths[-1], classes)
 
 Each stage halves H and W and (usually) doubles the channels: features grow
 more abstract and cover a larger part of the image (chapter 03 computes how
@@ -14,7 +16,7 @@ final feature map a feature fired, which matters for the translation chapter.
 
 ``features(x)`` returns every stage's output, for plots.
 
-Two options serve the later, experimental chapters. ``pool="blur"`` swaps the
+Two options serve the later, experimental chapters. ``downsample="blur"`` swaps the
 max pools for Zhang's (2019) anti-aliased :class:`~minimodels.pooling.MaxBlurPool2d`
 (chapter 10). ``kernels="torch"`` builds the same network from
 ``torch.nn.Conv2d`` / ``nn.MaxPool2d`` / ``nn.AvgPool2d``, with the same
@@ -30,19 +32,20 @@ from torch import nn
 
 from .conv import PADDING_MODES, Conv2d
 from .pooling import KERNELS, AvgPool2d, GlobalAvgPool, MaxBlurPool2d, MaxPool2d
+from .shapes import check_images
 
 __all__ = ["SmallCNN"]
 
-POOLS = ("max", "avg", "blur")
+DOWNSAMPLES = ("max", "avg", "blur")
 
 
-def _downsample(pool: str, kernels: str) -> nn.Module:
+def _downsample(kind: str, kernels: str) -> nn.Module:
     """The 2x downsampling between stages."""
-    if pool == "blur":
+    if kind == "blur":
         return MaxBlurPool2d(kernels=kernels)
     if kernels == "torch":
-        return nn.MaxPool2d(2) if pool == "max" else nn.AvgPool2d(2)
-    return MaxPool2d(2) if pool == "max" else AvgPool2d(2)
+        return nn.MaxPool2d(2) if kind == "max" else nn.AvgPool2d(2)
+    return MaxPool2d(2) if kind == "max" else AvgPool2d(2)
 
 
 class SmallCNN(nn.Module):
@@ -53,7 +56,7 @@ class SmallCNN(nn.Module):
     widths: channels of each stage; ``len(widths)`` stages, pooling between them.
     convs_per_stage: convolutions in each stage (depth = stages x this).
     kernel_size: side K of every kernel (odd, so "same" padding keeps H and W).
-    pool: the 2x downsampling between stages: "max" or "avg" (2x2, stride 2),
+    downsample: the 2x downsampling between stages: "max" or "avg" (2x2, stride 2),
         or "blur" (max with stride 1, then a binomial blur with stride 2; Zhang 2019).
     padding_mode: "zeros" or "circular" padding in every convolution.
     batch_norm: BatchNorm2d after each convolution (Ioffe & Szegedy 2015).
@@ -69,57 +72,80 @@ class SmallCNN(nn.Module):
         widths: tuple[int, ...] = (32, 64, 128),
         convs_per_stage: int = 1,
         kernel_size: int = 3,
-        pool: str = "max",
+        downsample: str = "max",
         padding_mode: str = "zeros",
         batch_norm: bool = True,
         kernels: str = "ours",
     ):
         super().__init__()
         if kernel_size % 2 != 1:
-            raise ValueError(f"kernel_size must be odd (for 'same' padding), got {kernel_size}")
-        if pool not in POOLS:
-            raise ValueError(f"pool must be one of {POOLS}, got {pool!r}")
+            raise ValueError(
+                f"kernel_size must be odd (for 'same' padding), got {kernel_size}"
+            )
+        if downsample not in DOWNSAMPLES:
+            raise ValueError(
+                f"downsample must be one of {DOWNSAMPLES}, got {downsample!r}"
+            )
         if kernels not in KERNELS:
             raise ValueError(f"kernels must be one of {KERNELS}, got {kernels!r}")
-        if padding_mode not in PADDING_MODES:  # torch's Conv2d would accept more: keep both twins alike
-            raise ValueError(f"padding_mode must be one of {PADDING_MODES}, got {padding_mode!r}")
+        if (
+            padding_mode not in PADDING_MODES
+        ):  # torch's Conv2d would accept more: keep both twins alike
+            raise ValueError(
+                f"padding_mode must be one of {PADDING_MODES}, got {padding_mode!r}"
+            )
         if not widths or convs_per_stage < 1:
-            raise ValueError(f"need at least one stage and one conv per stage, got widths={widths}, convs_per_stage={convs_per_stage}")
+            raise ValueError(
+                "need at least one stage and one conv per stage, "
+                f"got widths={widths}, convs_per_stage={convs_per_stage}"
+            )
         self.in_channels = in_channels
         self.stages = nn.ModuleList()
         c = in_channels
         for i, width in enumerate(widths):
             layers: list[nn.Module] = []
-            if i > 0:  # downsample on entry, so stage i's output is a full-resolution map of that stage
-                layers.append(_downsample(pool, kernels))
+            if i > 0:
+                # downsample on entry, so stage i's output is a full-resolution map
+                # of that stage
+                layers.append(_downsample(downsample, kernels))
             for _ in range(convs_per_stage):
-                conv = Conv2d if kernels == "ours" else nn.Conv2d  # same arguments, parameters and init
-                layers.append(conv(c, width, kernel_size, padding=kernel_size // 2, padding_mode=padding_mode, bias=not batch_norm))
+                conv = (
+                    Conv2d if kernels == "ours" else nn.Conv2d
+                )  # same arguments, parameters and init
+                layers.append(
+                    conv(
+                        c,
+                        width,
+                        kernel_size,
+                        padding=kernel_size // 2,
+                        padding_mode=padding_mode,
+                        bias=not batch_norm,
+                    )
+                )
                 if batch_norm:
                     layers.append(nn.BatchNorm2d(width))
                 layers.append(nn.ReLU())
                 c = width
             self.stages.append(nn.Sequential(*layers))
-        self.pool = GlobalAvgPool()
+        self.global_pool = GlobalAvgPool()
         self.head = nn.Linear(c, num_classes)
 
-    def _check(self, x: torch.Tensor) -> None:
-        if x.ndim != 4 or x.shape[1] != self.in_channels:
-            raise ValueError(f"SmallCNN expects images of shape (B, {self.in_channels}, H, W), got shape {tuple(x.shape)}")
-
     def features(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Every intermediate: ``stage1`` .. ``stageS`` (B, C, H, W), ``pooled`` (B, C), ``logits``."""
-        self._check(x)
+        """Every intermediate, by name.
+
+        ``stage1`` .. ``stageS`` (B, C, H, W), ``pooled`` (B, C), ``logits``.
+        """
+        check_images(x, "SmallCNN", channels=self.in_channels)
         out = {}
         for i, stage in enumerate(self.stages, start=1):
             x = stage(x)
             out[f"stage{i}"] = x
-        out["pooled"] = self.pool(x)
+        out["pooled"] = self.global_pool(x)
         out["logits"] = self.head(out["pooled"])
         return out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self._check(x)
+        check_images(x, "SmallCNN", channels=self.in_channels)
         for stage in self.stages:
             x = stage(x)
-        return self.head(self.pool(x))  # (B, classes)
+        return self.head(self.global_pool(x))  # (B, classes)

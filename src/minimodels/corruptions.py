@@ -25,15 +25,15 @@ import torch
 from einops import repeat
 
 from .conv import pad2d
-from .patches import _check_images as _check_patch_images
+from .shapes import check_images
 
-__all__ = ["gaussian_noise", "gaussian_kernel1d", "gaussian_blur", "occlude_patches", "random_patch_subsets"]
-
-
-def _check_images(images: torch.Tensor, name: str) -> tuple[int, int, int, int]:
-    if images.ndim != 4:
-        raise ValueError(f"{name} expects images of shape (B, C, H, W), got {images.ndim}-D input of shape {tuple(images.shape)}")
-    return tuple(images.shape)
+__all__ = [
+    "gaussian_noise",
+    "gaussian_kernel1d",
+    "gaussian_blur",
+    "occlude_patches",
+    "random_patch_subsets",
+]
 
 
 def _check_fraction(fraction: float, name: str) -> None:
@@ -42,7 +42,7 @@ def _check_fraction(fraction: float, name: str) -> None:
 
 
 def _count(fraction: float, total: int) -> int:
-    """``fraction * total`` rounded to the nearest integer, halves up (0.5 * 49 -> 25)."""
+    """``fraction * total`` rounded to the nearest int, halves up (0.5 * 49 -> 25)."""
     return math.floor(fraction * total + 0.5)
 
 
@@ -53,23 +53,26 @@ def _generator(seed: int) -> torch.Generator:
 
 
 def gaussian_noise(images: torch.Tensor, sigma: float, seed: int = 0) -> torch.Tensor:
-    """``clip(images + sigma * noise, 0, 1)`` with standard normal noise drawn from ``seed``.
+    """``clip(images + sigma * noise, 0, 1)``; noise: standard normal, from ``seed``.
 
     images: ``(B, C, H, W)`` in [0, 1]; sigma: the noise's standard deviation,
     in the same units (0.1 is a tenth of the full intensity range).
     """
-    _check_images(images, "gaussian_noise")
+    check_images(images, "gaussian_noise")
     if sigma < 0:
         raise ValueError(f"gaussian_noise: sigma must be at least 0, got {sigma}")
-    noise = torch.randn(images.shape, generator=_generator(seed), dtype=images.dtype).to(images.device)
+    noise = torch.randn(
+        images.shape, generator=_generator(seed), dtype=images.dtype
+    ).to(images.device)
     return (images + sigma * noise).clamp(0.0, 1.0)
 
 
 def gaussian_kernel1d(sigma: float, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """The sampled, normalised Gaussian ``exp(-i^2 / (2 sigma^2))`` for ``i = -r .. r``, ``r = ceil(3 sigma)``.
+    """The sampled, normalised Gaussian ``exp(-i^2 / (2 sigma^2))``.
 
-    Three standard deviations hold 99.7% of the mass. torchvision builds the
-    same kernel from ``kernel_size = 2r + 1`` and ``sigma``.
+    Sampled for ``i = -r .. r``, ``r = ceil(3 sigma)``. Three standard deviations hold
+    99.7% of the mass. torchvision builds the same kernel from ``kernel_size = 2r + 1``
+    and ``sigma``.
     """
     if sigma <= 0:
         raise ValueError(f"gaussian_kernel1d: sigma must be positive, got {sigma}")
@@ -80,16 +83,15 @@ def gaussian_kernel1d(sigma: float, dtype: torch.dtype = torch.float32) -> torch
 
 
 def gaussian_blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Blur each channel with a Gaussian of standard deviation ``sigma`` pixels; ``sigma = 0`` returns ``images``.
+    """Blur each channel with a Gaussian of standard deviation ``sigma`` pixels.
 
-    The 2-D Gaussian is the outer product of two 1-D ones, so it is applied as
-    a pass along H then one along W: ``2 (2r + 1)`` multiply-adds per pixel
-    instead of ``(2r + 1)^2``. The border is reflected, as
-    ``torchvision.transforms.functional.gaussian_blur`` does (tests compare the
-    two with ``kernel_size = 2 ceil(3 sigma) + 1``); the radius must be smaller
-    than the image.
+    ``sigma = 0`` returns ``images``. The 2-D Gaussian is the outer product of two 1-D
+    ones, so it is applied as a pass along H then one along W: ``2 (2r + 1)``
+    multiply-adds per pixel instead of ``(2r + 1)^2``. The border is reflected, as
+    ``torchvision.transforms.functional.gaussian_blur`` does (tests compare the two with
+    ``kernel_size = 2 ceil(3 sigma) + 1``); the radius must be smaller than the image.
     """
-    B, C, H, W = _check_images(images, "gaussian_blur")
+    B, C, H, W = check_images(images, "gaussian_blur")
     if sigma < 0:
         raise ValueError(f"gaussian_blur: sigma must be at least 0, got {sigma}")
     if sigma == 0:
@@ -98,15 +100,21 @@ def gaussian_blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
     radius = len(kernel) // 2
     if radius >= min(H, W):
         raise ValueError(
-            f"gaussian_blur: sigma {sigma} needs a kernel radius of ceil(3 sigma) = {radius} pixels, "
-            f"which reflect padding allows only for images larger than {radius}x{radius}; got {H}x{W}"
+            f"gaussian_blur: sigma {sigma} needs a kernel radius of "
+            f"ceil(3 sigma) = {radius} pixels, "
+            "which reflect padding allows only for images larger than "
+            f"{radius}x{radius}; got {H}x{W}"
         )
     x = pad2d(images, radius, "reflect")  # (B, C, H + 2r, W + 2r)
-    x = x.unfold(2, len(kernel), 1) @ kernel  # windows along H: (B, C, H, W + 2r, K) @ (K,) -> (B, C, H, W + 2r)
+    x = (
+        x.unfold(2, len(kernel), 1) @ kernel
+    )  # windows along H: (B, C, H, W + 2r, K) @ (K,) -> (B, C, H, W + 2r)
     return x.unfold(3, len(kernel), 1) @ kernel  # (B, C, H, W)
 
 
-def occlude_patches(images: torch.Tensor, fraction: float, patch_size: int = 4, seed: int = 0) -> torch.Tensor:
+def occlude_patches(
+    images: torch.Tensor, fraction: float, patch_size: int = 4, seed: int = 0
+) -> torch.Tensor:
     """Set a random ``fraction`` of each image's non-overlapping ``P x P`` patches to 0.
 
     Every image gets its own random set of ``round(fraction * N)`` patches
@@ -114,26 +122,38 @@ def occlude_patches(images: torch.Tensor, fraction: float, patch_size: int = 4, 
     size the blacked-out regions are whole tokens (Naseer et al. 2021 occlude
     this way).
     """
-    B, C, H, W = _check_patch_images(images, patch_size, "occlude_patches")  # one check for patches, shared with patchify
+    B, C, H, W = check_images(images, "occlude_patches", divisible_by=patch_size)
     _check_fraction(fraction, "occlude_patches: fraction")
     grid_h, grid_w = H // patch_size, W // patch_size
     N = grid_h * grid_w
-    order = torch.rand(B, N, generator=_generator(seed)).argsort(dim=1)  # a random permutation per image
+    order = torch.rand(B, N, generator=_generator(seed)).argsort(
+        dim=1
+    )  # a random permutation per image
     keep = torch.ones(B, N, dtype=images.dtype)
-    keep.scatter_(1, order[:, : _count(fraction, N)], 0.0)  # (B, N): 0 for occluded patches
-    mask = repeat(keep, "b (h w) -> b 1 (h p1) (w p2)", h=grid_h, p1=patch_size, p2=patch_size)  # (B, 1, H, W)
+    keep.scatter_(
+        1, order[:, : _count(fraction, N)], 0.0
+    )  # (B, N): 0 for occluded patches
+    mask = repeat(
+        keep, "b (h w) -> b 1 (h p1) (w p2)", h=grid_h, p1=patch_size, p2=patch_size
+    )  # (B, 1, H, W)
     return images * mask.to(images.device)
 
 
-def random_patch_subsets(batch: int, num_patches: int, keep_fraction: float, seed: int = 0) -> torch.Tensor:
-    """For each of ``batch`` images, a random set of patch indices to keep: ``(B, M)`` int64, sorted.
+def random_patch_subsets(
+    batch: int, num_patches: int, keep_fraction: float, seed: int = 0
+) -> torch.Tensor:
+    """For each of ``batch`` images, a random set of patch indices to keep.
 
-    ``M = round(keep_fraction * N)`` (at least 1) distinct indices in ``[0, N)``,
-    ``N = num_patches``, each row its own draw from ``seed``. Pass it to
+    Returns ``(B, M)`` int64, each row sorted: ``M = round(keep_fraction * N)``
+    (at least 1) distinct indices in ``[0, N)``, ``N = num_patches``, each row its
+    own draw from ``seed``. Pass it to
     ``ViT.forward(x, keep=...)`` to drop the other patch tokens.
     """
     if batch < 1 or num_patches < 1:
-        raise ValueError(f"random_patch_subsets: batch and num_patches must be at least 1, got {batch} and {num_patches}")
+        raise ValueError(
+            "random_patch_subsets: batch and num_patches must be at least 1, "
+            f"got {batch} and {num_patches}"
+        )
     _check_fraction(keep_fraction, "random_patch_subsets: keep_fraction")
     M = max(1, _count(keep_fraction, num_patches))
     order = torch.rand(batch, num_patches, generator=_generator(seed)).argsort(dim=1)

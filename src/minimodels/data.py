@@ -48,7 +48,8 @@ REPO_DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 RESTORE_HINT = (
     "Restore it with `git checkout -- data/mnist5k.npz` in a clone of the course, "
     "or rebuild it with `python data/make_mnist5k.py` (see data/README.md); "
-    "outside a clone, reinstall the package (`pip install --force-reinstall minimodels`)."
+    "outside a clone, reinstall the package "
+    "(`pip install --force-reinstall minimodels`)."
 )
 
 
@@ -85,7 +86,9 @@ def mnist5k_path() -> Path:
         if path.is_file():
             return path
     looked = ", ".join(str(p) for p in candidates)
-    raise DataFileError(f"{MNIST5K_FILE} not found (looked in: {looked}). {RESTORE_HINT}")
+    raise DataFileError(
+        f"{MNIST5K_FILE} not found (looked in: {looked}). {RESTORE_HINT}"
+    )
 
 
 def sha256_of(path: Path) -> str:
@@ -116,7 +119,9 @@ def load_mnist5k(path: str | Path | None = None) -> Split:
             f"got {got}. {RESTORE_HINT}"
         )
     with np.load(path, allow_pickle=False) as npz:
-        images = torch.from_numpy(npz["images"]).float().div_(255).unsqueeze(1)  # (B, 1, H, W)
+        images = (
+            torch.from_numpy(npz["images"]).float().div_(255).unsqueeze(1)
+        )  # (B, 1, H, W)
         labels = torch.from_numpy(npz["labels"]).long()
         train_idx = torch.from_numpy(npz["train_idx"])
         test_idx = torch.from_numpy(npz["test_idx"])
@@ -129,7 +134,11 @@ def load_mnist5k(path: str | Path | None = None) -> Split:
 # --- Full-size datasets through torchvision, for readers online ---------------
 
 # name -> torchvision.datasets class name
-TORCHVISION_DATASETS = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST", "cifar10": "CIFAR10"}
+TORCHVISION_DATASETS = {
+    "mnist": "MNIST",
+    "fashion_mnist": "FashionMNIST",
+    "cifar10": "CIFAR10",
+}
 
 
 def _download_url(dataset_cls) -> str:
@@ -175,14 +184,20 @@ def load_torchvision(
     a long network time-out. ``transform`` defaults to ``ToTensor()``.
     """
     if name not in TORCHVISION_DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; expected one of {sorted(TORCHVISION_DATASETS)}")
+        raise ValueError(
+            f"unknown dataset {name!r}; expected one of {sorted(TORCHVISION_DATASETS)}"
+        )
     import torchvision  # imported here: MNIST-5k needs only numpy and torch
     from torchvision import transforms
 
     class_name = TORCHVISION_DATASETS[name]
     dataset_cls = getattr(torchvision.datasets, class_name)
     if root is None:
-        root = REPO_DATA_DIR if REPO_DATA_DIR.is_dir() else Path.home() / ".cache" / "minimodels"
+        root = (
+            REPO_DATA_DIR
+            if REPO_DATA_DIR.is_dir()
+            else Path.home() / ".cache" / "minimodels"
+        )
     root = Path(root)
     transform = transform if transform is not None else transforms.ToTensor()
 
@@ -198,10 +213,13 @@ def load_torchvision(
             reason = None
         if reason is not None:
             raise DatasetUnavailableError(
-                f"{class_name} ({split} split) is not in {root} and cannot be downloaded: "
-                f"{reason}. Run this where the network is available (e.g. on Colab), or "
+                f"{class_name} ({split} split) is not in {root} "
+                f"and cannot be downloaded: {reason}. "
+                "Run this where the network is available (e.g. on Colab), or "
                 f"copy the torchvision files into {root}. Offline, use load_mnist5k(), "
                 "which ships with the course."
             )
         root.mkdir(parents=True, exist_ok=True)
-    return dataset_cls(root=str(root), train=train, download=download, transform=transform)
+    return dataset_cls(
+        root=str(root), train=train, download=download, transform=transform
+    )

@@ -1,4 +1,6 @@
-"""Counting FLOPs, and the published numbers of three ImageNet models. Used in chapter 09 (Parameter efficiency).
+"""Counting FLOPs, and the published numbers of three ImageNet models.
+
+Used in chapter 09 (Parameter efficiency).
 
 Parameters say how much a model stores; FLOPs say how much it computes per
 image. A convolution reuses each weight at every position, so a CNN computes
@@ -37,50 +39,60 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from .train import eval_mode
+
 __all__ = ["count_flops", "ReferenceModel", "reference_models"]
 
 
 def count_flops(model: nn.Module, input_shape: tuple[int, ...]) -> int:
-    """FLOPs (a multiply-add counts 2) of one forward pass of ``model`` on a zero input of ``input_shape``.
+    """FLOPs (a multiply-add counts 2) of one forward pass of ``model``.
 
-    The model is counted in eval mode under ``torch.no_grad``, on a copy moved
-    to the ``meta`` device (``model`` itself is not touched; a model built on
-    ``meta`` is used as it is). ``input_shape`` includes the batch: FLOPs grow
-    with B, so pass ``(1, C, H, W)`` for a per-image count.
+    The input is zeros of shape ``input_shape``. The model is counted in eval mode under
+    ``torch.no_grad``, on a copy moved to the ``meta`` device (``model`` itself is not
+    touched; a model built on ``meta`` is used as it is). ``input_shape`` includes the
+    batch: FLOPs grow with B, so pass ``(1, C, H, W)`` for a per-image count.
     """
     if not all(isinstance(s, int) and s > 0 for s in input_shape):
-        raise ValueError(f"count_flops expects input_shape as positive ints, e.g. (1, 1, 28, 28), got {input_shape}")
+        raise ValueError(
+            "count_flops expects input_shape as positive ints, e.g. (1, 1, 28, 28), "
+            f"got {input_shape}"
+        )
     tensors = list(model.parameters()) + list(model.buffers())
     on_meta = all(t.is_meta for t in tensors)
     meta_model = model if on_meta else copy.deepcopy(model).to("meta")
-    was_training = meta_model.training
-    meta_model.eval()
     counter = FlopCounterMode(display=False)
-    with torch.no_grad(), counter:
+    with torch.no_grad(), eval_mode(meta_model), counter:
         meta_model(torch.zeros(input_shape, device="meta"))
-    meta_model.train(was_training)
     return int(counter.get_total_flops())
 
 
 @dataclass(frozen=True)
 class ReferenceModel:
-    """One torchvision ImageNet classifier: our counts and torchvision's published numbers."""
+    """One torchvision ImageNet classifier: our counts, torchvision's published ones."""
 
     name: str  # torchvision's builder, e.g. "resnet50"
     parameters: int  # counted on the model built with weights=None
-    gflops: float  # count_flops at 1 x 3 x 224 x 224, in billions (a multiply-add counts 2)
-    published_top1: float  # ImageNet-1k top-1 accuracy (%) of the IMAGENET1K_V1 weights, torchvision's metadata
-    published_gflops: float  # torchvision's "GFLOPS" (meta["_ops"]): billions of multiply-adds, = gflops / 2
+    # count_flops at 1 x 3 x 224 x 224, in billions (a multiply-add counts 2)
+    gflops: float
+    # ImageNet-1k top-1 accuracy (%) of the IMAGENET1K_V1 weights, torchvision's
+    # metadata
+    published_top1: float
+    # torchvision's "GFLOPS" (meta["_ops"]): billions of multiply-adds, = gflops / 2
+    published_gflops: float
 
 
-_REFERENCES = (("resnet18", "ResNet18_Weights"), ("resnet50", "ResNet50_Weights"), ("vit_b_16", "ViT_B_16_Weights"))
+_REFERENCES = (
+    ("resnet18", "ResNet18_Weights"),
+    ("resnet50", "ResNet50_Weights"),
+    ("vit_b_16", "ViT_B_16_Weights"),
+)
 
 
 def reference_models() -> list[ReferenceModel]:
-    """ResNet-18, ResNet-50 and ViT-B/16 at 224 x 224: parameters, FLOPs and published accuracy.
+    """ResNet-18, ResNet-50 and ViT-B/16 at 224 x 224: parameters, FLOPs, accuracy.
 
-    Builds each with ``weights=None`` on the ``meta`` device (nothing is
-    downloaded or allocated) and reads the published numbers from the
+    The accuracy is the published one. Builds each with ``weights=None`` on the ``meta``
+    device (nothing is downloaded or allocated) and reads the published numbers from the
     ``IMAGENET1K_V1`` weights' metadata: ``meta["_metrics"]["ImageNet-1K"]["acc@1"]``
     and ``meta["_ops"]``. Cite them as torchvision's numbers.
     """

@@ -15,7 +15,9 @@ embedding gives. Positions, blocks and pooling after it are unchanged. (Xiao
 et al. downsample with stride-2 convolutions and end with a 1x1 convolution;
 pooling keeps the stem built from the pieces of chapters 02-04.)
 
-``ViT(stem="conv")`` selects it. Chapter 09 counts what it costs in parameters
+``ViT(embedding=ConvStem(P, C, D))`` uses it (the ViT takes any module that
+turns images into ``(B, N, D)`` tokens; ``recipes.build`` makes one from the
+recipe entry ``"stem": "conv"``). Chapter 09 counts what it costs in parameters
 and FLOPs; chapter 11 measures what it buys with little data.
 """
 
@@ -26,6 +28,7 @@ from torch import Tensor, nn
 
 from .conv import Conv2d
 from .pooling import KERNELS, MaxPool2d
+from .shapes import check_images
 
 __all__ = ["ConvStem", "conv_stem_parameters"]
 
@@ -33,7 +36,8 @@ __all__ = ["ConvStem", "conv_stem_parameters"]
 def _stages(patch_size: int) -> int:
     if patch_size < 2 or patch_size & (patch_size - 1):
         raise ValueError(
-            f"a convolutional stem halves H and W once per stage, so the patch size must be a power of two "
+            "a convolutional stem halves H and W once per stage, "
+            "so the patch size must be a power of two "
             f"(2, 4, 8, ...), got {patch_size}"
         )
     return patch_size.bit_length() - 1  # log2(P)
@@ -58,7 +62,9 @@ def conv_stem_parameters(patch_size: int, in_channels: int, dim: int) -> int:
 
 
 class ConvStem(nn.Module):
-    """``(B, C, H, W)`` images -> ``(B, N, D)`` tokens, ``N = H W / P^2``, through ``log2(P)`` conv stages.
+    """``(B, C, H, W)`` images -> ``(B, N, D)`` tokens, ``N = H W / P^2``.
+
+    The images go through ``log2(P)`` conv stages.
 
     patch_size: P, a power of two; in_channels: C; dim: D, the width of the
     tokens (earlier stages have D / 2 channels). kernels: "ours" builds the
@@ -67,30 +73,38 @@ class ConvStem(nn.Module):
     and parameter names, faster).
     """
 
-    def __init__(self, patch_size: int, in_channels: int, dim: int, *, kernels: str = "ours"):
+    def __init__(
+        self, patch_size: int, in_channels: int, dim: int, *, kernels: str = "ours"
+    ):
         super().__init__()
         widths = _widths(patch_size, dim)  # checks patch_size
         if kernels not in KERNELS:
             raise ValueError(f"kernels must be one of {KERNELS}, got {kernels!r}")
         if dim < 2:
-            raise ValueError(f"ConvStem needs dim of at least 2 (earlier stages have dim // 2 channels), got {dim}")
+            raise ValueError(
+                "ConvStem needs dim of at least 2 "
+                f"(earlier stages have dim // 2 channels), got {dim}"
+            )
         self.patch_size, self.in_channels, self.dim = patch_size, in_channels, dim
         conv = Conv2d if kernels == "ours" else nn.Conv2d
-        pool = MaxPool2d if kernels == "ours" else nn.MaxPool2d
+        downsample = MaxPool2d if kernels == "ours" else nn.MaxPool2d
         layers: list[nn.Module] = []
         c = in_channels
         for width in widths:
-            layers += [conv(c, width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU(), pool(2)]
+            layers += [
+                conv(c, width, 3, padding=1, bias=False),
+                nn.BatchNorm2d(width),
+                nn.ReLU(),
+                downsample(2),
+            ]
             c = width
         self.layers = nn.Sequential(*layers)
 
     def forward(self, images: Tensor) -> Tensor:
-        if images.ndim != 4 or images.shape[1] != self.in_channels:
-            raise ValueError(
-                f"ConvStem expects images of shape (B, {self.in_channels}, H, W), got shape {tuple(images.shape)}"
-            )
-        H, W = images.shape[-2:]
-        if H % self.patch_size or W % self.patch_size:
-            raise ValueError(f"ConvStem: image size {H}x{W} is not divisible by patch size {self.patch_size}")
+        check_images(
+            images, "ConvStem", channels=self.in_channels, divisible_by=self.patch_size
+        )
         maps = self.layers(images)  # (B, D, H / P, W / P)
-        return rearrange(maps, "b d h w -> b (h w) d")  # (B, N, D), row by row as patchify
+        return rearrange(
+            maps, "b d h w -> b (h w) d"
+        )  # (B, N, D), row by row as patchify

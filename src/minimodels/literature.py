@@ -23,12 +23,31 @@ class Published(NamedTuple):
 
 
 PUBLISHED = {
-    "deit_s_top1": Published(79.9, "touvron2021deit", "DeiT-S, ImageNet-1k only, top-1 accuracy (%)"),
-    "deit_s_params_m": Published(22, "touvron2021deit", "DeiT-S, parameters (millions)"),
-    "vit_h14_jft_top1": Published(88.55, "dosovitskiy2021vit", "ViT-H/14 pre-trained on JFT-300M, ImageNet top-1 (%), table 2"),
-    "convnext_22k_top1": Published(87.8, "liu2022convnet", "ConvNeXt-XL pre-trained on ImageNet-22k, ImageNet-1k top-1 (%)"),
-    "beyer_vit_s16_top1": Published(76.5, "beyer2022betterplain", "ViT-S/16 trained on ImageNet-1k for 90 epochs, top-1 (%)"),
+    "deit_s_top1": Published(
+        79.9, "touvron2021deit", "DeiT-S, ImageNet-1k only, top-1 accuracy (%)"
+    ),
+    "deit_s_params_m": Published(
+        22, "touvron2021deit", "DeiT-S, parameters (millions)"
+    ),
+    "vit_h14_jft_top1": Published(
+        88.55,
+        "dosovitskiy2021vit",
+        "ViT-H/14 pre-trained on JFT-300M, ImageNet top-1 (%), table 2",
+    ),
+    "convnext_22k_top1": Published(
+        87.8,
+        "liu2022convnet",
+        "ConvNeXt-XL pre-trained on ImageNet-22k, ImageNet-1k top-1 (%)",
+    ),
+    "beyer_vit_s16_top1": Published(
+        76.5,
+        "beyer2022betterplain",
+        "ViT-S/16 trained on ImageNet-1k for 90 epochs, top-1 (%)",
+    ),
     "beyer_vit_s16_epochs": Published(90, "beyer2022betterplain", "epochs of that run"),
-    "steiner_data_factor": Published(10, "steiner2022howtotrain",
-                                     "augmentation and regularisation were worth about this factor more data"),
+    "steiner_data_factor": Published(
+        10,
+        "steiner2022howtotrain",
+        "augmentation and regularisation were worth about this factor more data",
+    ),
 }

@@ -17,21 +17,15 @@ import torch
 from einops import rearrange
 from torch import nn
 
-__all__ = ["patchify", "unpatchify", "linear_to_conv_weight", "PatchEmbedding", "sincos_position_embedding"]
+from .shapes import check_images
 
-
-def _check_images(images: torch.Tensor, patch_size: int, name: str) -> tuple[int, int, int, int]:
-    if images.ndim != 4:
-        raise ValueError(f"{name} expects images of shape (B, C, H, W), got {images.ndim}-D input of shape {tuple(images.shape)}")
-    B, C, H, W = images.shape
-    if patch_size < 1:
-        raise ValueError(f"{name}: patch_size must be at least 1, got {patch_size}")
-    if H % patch_size or W % patch_size:
-        raise ValueError(
-            f"{name}: image size {H}x{W} is not divisible by patch size {patch_size} "
-            f"(remainder {H % patch_size}x{W % patch_size}); crop or pad to a multiple of {patch_size}"
-        )
-    return B, C, H, W
+__all__ = [
+    "patchify",
+    "unpatchify",
+    "linear_to_conv_weight",
+    "PatchEmbedding",
+    "sincos_position_embedding",
+]
 
 
 def patchify(images: torch.Tensor, patch_size: int) -> torch.Tensor:
@@ -39,37 +33,61 @@ def patchify(images: torch.Tensor, patch_size: int) -> torch.Tensor:
 
     Token ``n`` is the patch in grid row ``n // (W/P)``, column ``n % (W/P)``.
     """
-    _check_images(images, patch_size, "patchify")
-    return rearrange(images, "b c (h p1) (w p2) -> b (h w) (p1 p2 c)", p1=patch_size, p2=patch_size)
+    check_images(images, "patchify", divisible_by=patch_size)
+    return rearrange(
+        images, "b c (h p1) (w p2) -> b (h w) (p1 p2 c)", p1=patch_size, p2=patch_size
+    )
 
 
-def unpatchify(patches: torch.Tensor, patch_size: int, height: int, width: int) -> torch.Tensor:
+def unpatchify(
+    patches: torch.Tensor, patch_size: int, height: int, width: int
+) -> torch.Tensor:
     """Inverse of :func:`patchify`: ``(B, N, P*P*C)`` -> ``(B, C, H, W)``."""
     if patches.ndim != 3:
-        raise ValueError(f"unpatchify expects patches of shape (B, N, P*P*C), got shape {tuple(patches.shape)}")
+        raise ValueError(
+            "unpatchify expects patches of shape (B, N, P*P*C), "
+            f"got shape {tuple(patches.shape)}"
+        )
     if height % patch_size or width % patch_size:
-        raise ValueError(f"unpatchify: image size {height}x{width} is not divisible by patch size {patch_size}")
+        raise ValueError(
+            f"unpatchify: image size {height}x{width} is not divisible "
+            f"by patch size {patch_size}"
+        )
     grid_h, grid_w = height // patch_size, width // patch_size
     B, N, F = patches.shape
     if N != grid_h * grid_w or F % (patch_size * patch_size):
         raise ValueError(
-            f"unpatchify: {N} patches of {F} values do not tile a {height}x{width} image with "
-            f"{patch_size}x{patch_size} patches (expected {grid_h * grid_w} patches of P*P*C values)"
+            f"unpatchify: {N} patches of {F} values do not tile a {height}x{width} "
+            f"image with {patch_size}x{patch_size} patches "
+            f"(expected {grid_h * grid_w} patches of P*P*C values)"
         )
-    return rearrange(patches, "b (h w) (p1 p2 c) -> b c (h p1) (w p2)", h=grid_h, p1=patch_size, p2=patch_size)
+    return rearrange(
+        patches,
+        "b (h w) (p1 p2 c) -> b c (h p1) (w p2)",
+        h=grid_h,
+        p1=patch_size,
+        p2=patch_size,
+    )
 
 
-def linear_to_conv_weight(weight: torch.Tensor, patch_size: int, channels: int) -> torch.Tensor:
-    """A patch embedding's ``(D, P*P*C)`` weight as a ``(D, C, P, P)`` convolution kernel.
+def linear_to_conv_weight(
+    weight: torch.Tensor, patch_size: int, channels: int
+) -> torch.Tensor:
+    """A patch embedding's ``(D, P*P*C)`` weight as a ``(D, C, P, P)`` conv kernel.
 
     With kernel size = stride = P, the convolution with this kernel computes
     the same numbers as the linear map applied to :func:`patchify`'s output.
     """
-    return rearrange(weight, "d (p1 p2 c) -> d c p1 p2", p1=patch_size, p2=patch_size, c=channels)
+    return rearrange(
+        weight, "d (p1 p2 c) -> d c p1 p2", p1=patch_size, p2=patch_size, c=channels
+    )
 
 
 class PatchEmbedding(nn.Module):
-    """Linear patch embedding: ``(B, C, H, W)`` -> ``(B, N, D)`` tokens (ViT eq. 1, without positions)."""
+    """Linear patch embedding: ``(B, C, H, W)`` -> ``(B, N, D)`` tokens.
+
+    ViT eq. 1, without positions.
+    """
 
     def __init__(self, patch_size: int, in_channels: int, dim: int):
         super().__init__()
@@ -77,13 +95,18 @@ class PatchEmbedding(nn.Module):
         self.proj = nn.Linear(patch_size * patch_size * in_channels, dim)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        B, C, H, W = _check_images(images, self.patch_size, "PatchEmbedding")
-        if C != self.in_channels:
-            raise ValueError(f"PatchEmbedding expects {self.in_channels} channels, got {C} (input {tuple(images.shape)})")
+        check_images(
+            images,
+            "PatchEmbedding",
+            channels=self.in_channels,
+            divisible_by=self.patch_size,
+        )
         return self.proj(patchify(images, self.patch_size))  # (B, N, D)
 
 
-def sincos_position_embedding(grid_h: int, grid_w: int, dim: int, temperature: float = 10_000.0) -> torch.Tensor:
+def sincos_position_embedding(
+    grid_h: int, grid_w: int, dim: int, temperature: float = 10_000.0
+) -> torch.Tensor:
     """Fixed 2-D sine-cosine position embeddings, ``(grid_h * grid_w, D)``.
 
     A quarter of the ``D`` features encodes the row with sines, a quarter with
@@ -92,9 +115,15 @@ def sincos_position_embedding(grid_h: int, grid_w: int, dim: int, temperature: f
     2022's "better plain ViT baselines"). ``D`` must be divisible by 4.
     """
     if dim % 4:
-        raise ValueError(f"sincos_position_embedding needs dim divisible by 4, got {dim}")
-    rows, cols = torch.meshgrid(torch.arange(grid_h), torch.arange(grid_w), indexing="ij")
-    freqs = 1.0 / temperature ** (torch.arange(dim // 4) / (dim // 4 - 1 if dim > 4 else 1))  # (D/4,)
+        raise ValueError(
+            f"sincos_position_embedding needs dim divisible by 4, got {dim}"
+        )
+    rows, cols = torch.meshgrid(
+        torch.arange(grid_h), torch.arange(grid_w), indexing="ij"
+    )
+    freqs = 1.0 / temperature ** (
+        torch.arange(dim // 4) / (dim // 4 - 1 if dim > 4 else 1)
+    )  # (D/4,)
     r = rows.flatten()[:, None] * freqs[None, :]  # (N, D/4)
     c = cols.flatten()[:, None] * freqs[None, :]
     return torch.cat([r.sin(), r.cos(), c.sin(), c.cos()], dim=1)  # (N, D)

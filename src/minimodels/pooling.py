@@ -1,4 +1,6 @@
-"""Max and average pooling from scratch. Built in chapter 03 (Pooling and receptive fields).
+"""Max and average pooling from scratch.
+
+Built in chapter 03 (Pooling and receptive fields).
 
 Pooling summarises each K x K window of every channel by one number: its
 maximum or its mean. Like convolution it slides a window, so it reuses the
@@ -21,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .conv import pad2d
+from .shapes import check_images
 
 __all__ = [
     "max_pool2d",
@@ -38,21 +41,34 @@ __all__ = [
 KERNELS = ("ours", "torch")
 
 
-def _windows(x: torch.Tensor, kernel_size: int, stride: int | None, padding: int, fill: float, name: str):
+def _windows(
+    x: torch.Tensor,
+    kernel_size: int,
+    stride: int | None,
+    padding: int,
+    fill: float,
+    name: str,
+):
     """Every K x K window of every channel, as a view ``(B, C, H_out, W_out, K, K)``."""
-    if x.ndim != 4:
-        raise ValueError(f"{name} expects input of shape (B, C, H, W), got {x.ndim}-D input of shape {tuple(x.shape)}")
+    check_images(x, name, what="input")
     stride = kernel_size if stride is None else stride
     if kernel_size < 1 or stride < 1:
-        raise ValueError(f"{name}: kernel_size and stride must be at least 1, got {kernel_size} and {stride}")
+        raise ValueError(
+            f"{name}: kernel_size and stride must be at least 1, "
+            f"got {kernel_size} and {stride}"
+        )
     if not 0 <= padding <= kernel_size // 2:
         # torch's rule too: more padding would create windows that see only padding.
-        raise ValueError(f"{name}: padding must be between 0 and kernel_size // 2 = {kernel_size // 2}, got {padding}")
+        raise ValueError(
+            f"{name}: padding must be between 0 and "
+            f"kernel_size // 2 = {kernel_size // 2}, got {padding}"
+        )
     B, C, H, W = x.shape
     if kernel_size > H + 2 * padding or kernel_size > W + 2 * padding:
         raise ValueError(
-            f"{name}: kernel {kernel_size}x{kernel_size} is larger than the padded input "
-            f"{H + 2 * padding}x{W + 2 * padding} (input {H}x{W}, padding {padding})"
+            f"{name}: kernel {kernel_size}x{kernel_size} is larger than "
+            f"the padded input {H + 2 * padding}x{W + 2 * padding} "
+            f"(input {H}x{W}, padding {padding})"
         )
     x = pad2d(x, padding, "zeros", value=fill)
     # Tensor.unfold gives the windows as a strided view: no copy. (Copying them
@@ -61,7 +77,9 @@ def _windows(x: torch.Tensor, kernel_size: int, stride: int | None, padding: int
     return x.unfold(2, kernel_size, stride).unfold(3, kernel_size, stride)
 
 
-def max_pool2d(x: torch.Tensor, kernel_size: int, stride: int | None = None, padding: int = 0) -> torch.Tensor:
+def max_pool2d(
+    x: torch.Tensor, kernel_size: int, stride: int | None = None, padding: int = 0
+) -> torch.Tensor:
     """Maximum over each K x K window. ``stride`` defaults to ``kernel_size``.
 
     Padding is -inf, so it never wins the maximum (as in ``F.max_pool2d``).
@@ -70,7 +88,9 @@ def max_pool2d(x: torch.Tensor, kernel_size: int, stride: int | None = None, pad
     return windows.amax(dim=(-2, -1))  # (B, C, H_out, W_out)
 
 
-def avg_pool2d(x: torch.Tensor, kernel_size: int, stride: int | None = None, padding: int = 0) -> torch.Tensor:
+def avg_pool2d(
+    x: torch.Tensor, kernel_size: int, stride: int | None = None, padding: int = 0
+) -> torch.Tensor:
     """Mean over each K x K window. ``stride`` defaults to ``kernel_size``.
 
     Padding counts as zeros in the mean (``count_include_pad=True``, torch's default).
@@ -90,7 +110,10 @@ class MaxPool2d(nn.Module):
         return max_pool2d(x, self.kernel_size, self.stride, self.padding)
 
     def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}, padding={self.padding}"
+        stride = self.stride or self.kernel_size
+        return (
+            f"kernel_size={self.kernel_size}, stride={stride}, padding={self.padding}"
+        )
 
 
 class AvgPool2d(MaxPool2d):
@@ -108,8 +131,7 @@ class GlobalAvgPool(nn.Module):
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.ndim != 4:
-            raise ValueError(f"GlobalAvgPool expects input of shape (B, C, H, W), got shape {tuple(x.shape)}")
+        check_images(x, "GlobalAvgPool", what="input")
         return x.mean(dim=(2, 3))
 
 
@@ -119,7 +141,7 @@ class GlobalAvgPool(nn.Module):
 
 
 def binomial_kernel(dtype: torch.dtype = torch.float32, device=None) -> torch.Tensor:
-    """The 3 x 3 binomial low-pass filter ``[1, 2, 1]^T [1, 2, 1] / 16``, shape ``(K, K)``.
+    """The 3 x 3 binomial low-pass filter ``[1, 2, 1]^T [1, 2, 1] / 16``, ``(K, K)``.
 
     The 3-tap filter of Zhang (2019), there called "Tri-3"; it sums to 1, so a
     constant image stays constant.
@@ -129,17 +151,19 @@ def binomial_kernel(dtype: torch.dtype = torch.float32, device=None) -> torch.Te
 
 
 def _check_blur(x: torch.Tensor, stride: int, name: str, min_size: int = 2) -> None:
-    if x.ndim != 4:
-        raise ValueError(f"{name} expects input of shape (B, C, H, W), got {x.ndim}-D input of shape {tuple(x.shape)}")
+    check_images(x, name, what="input")
     if stride < 1:
         raise ValueError(f"{name}: stride must be at least 1, got {stride}")
     if min(x.shape[-2:]) < min_size:
         # Reflecting one pixel needs a neighbour to reflect.
-        raise ValueError(f"{name} needs H and W of at least {min_size}, got {x.shape[-2]}x{x.shape[-1]}")
+        raise ValueError(
+            f"{name} needs H and W of at least {min_size}, "
+            f"got {x.shape[-2]}x{x.shape[-1]}"
+        )
 
 
 def blur_pool2d(x: torch.Tensor, stride: int = 2) -> torch.Tensor:
-    """Blur each channel with :func:`binomial_kernel`, then keep every ``stride``-th pixel.
+    """Blur each channel (:func:`binomial_kernel`), then keep every ``stride``-th pixel.
 
     ``(B, C, H, W) -> (B, C, ceil(H / stride), ceil(W / stride))``. Blurring first
     removes the frequencies that subsampling would fold back as aliases, so a
@@ -162,11 +186,15 @@ def blur_pool2d(x: torch.Tensor, stride: int = 2) -> torch.Tensor:
 
 
 def _blur_pool2d_torch(x: torch.Tensor, stride: int = 2) -> torch.Tensor:
-    """:func:`blur_pool2d` with torch's kernels: a depthwise ``F.conv2d`` (groups = C)."""
+    """:func:`blur_pool2d` with torch's kernels: depthwise ``F.conv2d`` (groups = C)."""
     _check_blur(x, stride, "blur_pool2d")
     C = x.shape[1]
-    kernel = binomial_kernel(x.dtype, x.device).expand(C, 1, 3, 3)  # (C, 1, K, K): one filter per channel
-    return F.conv2d(F.pad(x, (1, 1, 1, 1), mode="reflect"), kernel, stride=stride, groups=C)
+    kernel = binomial_kernel(x.dtype, x.device).expand(
+        C, 1, 3, 3
+    )  # (C, 1, K, K): one filter per channel
+    return F.conv2d(
+        F.pad(x, (1, 1, 1, 1), mode="reflect"), kernel, stride=stride, groups=C
+    )
 
 
 def max_blur_pool2d(x: torch.Tensor) -> torch.Tensor:
@@ -202,7 +230,10 @@ class BlurPool2d(nn.Module):
 
 
 class MaxBlurPool2d(nn.Module):
-    """Module form of :func:`max_blur_pool2d`: a drop-in for ``MaxPool2d(2)``; no parameters."""
+    """Module form of :func:`max_blur_pool2d`, a drop-in for ``MaxPool2d(2)``.
+
+    No parameters.
+    """
 
     def __init__(self, *, kernels: str = "ours"):
         super().__init__()

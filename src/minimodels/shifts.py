@@ -1,4 +1,6 @@
-"""Shifting images, and measuring what shifts do to a model. Used in chapter 10 (Translation).
+"""Shifting images, and measuring what shifts do to a model.
+
+Used in chapter 10 (Translation).
 
 Three facts the chapter builds on, each checked in tests/test_shifts.py:
 
@@ -24,33 +26,38 @@ from typing import Callable
 import torch
 from torch import nn
 
+from .shapes import check_images
 from .train import predict
 
-__all__ = ["SHIFT_MODES", "shift", "equivariance_error", "invariance_error", "ShiftRobustness", "shift_robustness"]
+__all__ = [
+    "SHIFT_MODES",
+    "shift",
+    "equivariance_error",
+    "invariance_error",
+    "ShiftRobustness",
+    "shift_robustness",
+]
 
 SHIFT_MODES = ("zeros", "circular")
 
 
-def _check_images(images: torch.Tensor, name: str) -> tuple[int, int, int, int]:
-    if images.ndim != 4:
-        raise ValueError(f"{name} expects images of shape (B, C, H, W), got {images.ndim}-D input of shape {tuple(images.shape)}")
-    return tuple(images.shape)
-
-
 def shift(images: torch.Tensor, dy: int, dx: int, mode: str = "zeros") -> torch.Tensor:
-    """Move ``(B, C, H, W)`` images ``dy`` pixels down and ``dx`` pixels right (negative: up, left).
+    """Move ``(B, C, H, W)`` images ``dy`` pixels down and ``dx`` pixels right.
 
-    ``mode="zeros"``: pixels that enter are 0, the background of MNIST; what
-    leaves is lost (a real camera shift). ``mode="circular"``: what leaves on one
-    side comes back on the other (``torch.roll``), the shift under which a
-    circular-padded convolution is exactly equivariant.
+    Negative values move up and left. ``mode="zeros"``: pixels that enter are 0, the
+    background of MNIST; what leaves is lost (a real camera shift). ``mode="circular"``:
+    what leaves on one side comes back on the other (``torch.roll``), the shift under
+    which a circular-padded convolution is exactly equivariant.
     """
-    B, C, H, W = _check_images(images, "shift")
+    B, C, H, W = check_images(images, "shift")
     if mode not in SHIFT_MODES:
         raise ValueError(f"shift mode must be one of {SHIFT_MODES}, got {mode!r}")
     for name, value in (("dy", dy), ("dx", dx)):
         if not isinstance(value, int) or isinstance(value, bool):
-            raise TypeError(f"shift: {name} must be an int (whole pixels), got {type(value).__name__} {value!r}")
+            raise TypeError(
+                f"shift: {name} must be an int (whole pixels), "
+                f"got {type(value).__name__} {value!r}"
+            )
     if mode == "circular":
         return torch.roll(images, shifts=(dy, dx), dims=(2, 3))
     out = torch.zeros_like(images)
@@ -64,34 +71,50 @@ def shift(images: torch.Tensor, dy: int, dx: int, mode: str = "zeros") -> torch.
 
 
 def equivariance_error(
-    fn: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor, dy: int, dx: int, mode: str = "circular"
+    fn: Callable[[torch.Tensor], torch.Tensor],
+    images: torch.Tensor,
+    dy: int,
+    dx: int,
+    mode: str = "circular",
 ) -> float:
-    """Largest ``|fn(shift(x)) - shift'(fn(x))|``: 0 when ``fn`` commutes with the shift.
+    """Largest ``|fn(shift(x)) - shift'(fn(x))|``: 0 if ``fn`` commutes with the shift.
 
     ``fn`` maps ``(B, C, H, W)`` to ``(B, C', H', W')`` feature maps. When it
     downsamples by a factor S = H / H' (a stride), the matching output shift is
     ``(dy / S, dx / S)``, which must be whole pixels: equivariance to a shift by
     less than a stride is not even defined, which is the problem.
     """
-    B, C, H, W = _check_images(images, "equivariance_error")
+    B, C, H, W = check_images(images, "equivariance_error")
     out = fn(images)
     if out.ndim != 4:
-        raise ValueError(f"equivariance_error needs fn to return (B, C, H, W) maps, got shape {tuple(out.shape)}")
+        raise ValueError(
+            "equivariance_error needs fn to return (B, C, H, W) maps, "
+            f"got shape {tuple(out.shape)}"
+        )
     H_out, W_out = out.shape[-2:]
     if (dy * H_out) % H or (dx * W_out) % W:
         raise ValueError(
-            f"a shift of ({dy}, {dx}) pixels on a {H}x{W} input is not a whole number of pixels "
-            f"on fn's {H_out}x{W_out} output (downsampling by {H / H_out:g}x{W / W_out:g})"
+            f"a shift of ({dy}, {dx}) pixels on a {H}x{W} input "
+            "is not a whole number of pixels "
+            f"on fn's {H_out}x{W_out} output "
+            f"(downsampling by {H / H_out:g}x{W / W_out:g})"
         )
     expected = shift(out, dy * H_out // H, dx * W_out // W, mode)
     return (fn(shift(images, dy, dx, mode)) - expected).abs().max().item()
 
 
 def invariance_error(
-    fn: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor, dy: int, dx: int, mode: str = "circular"
+    fn: Callable[[torch.Tensor], torch.Tensor],
+    images: torch.Tensor,
+    dy: int,
+    dx: int,
+    mode: str = "circular",
 ) -> float:
-    """Largest ``|fn(shift(x)) - fn(x)|``: 0 when the shift leaves ``fn``'s output unchanged."""
-    _check_images(images, "invariance_error")
+    """Largest ``|fn(shift(x)) - fn(x)|``.
+
+    0 when the shift leaves ``fn``'s output unchanged.
+    """
+    check_images(images, "invariance_error")
     return (fn(shift(images, dy, dx, mode)) - fn(images)).abs().max().item()
 
 
@@ -104,13 +127,22 @@ class ShiftRobustness:
     """
 
     distances: list[int] = field(default_factory=list)  # pixels
-    accuracy: list[float] = field(default_factory=list)  # fraction of shifted images classified correctly
-    consistency: list[float] = field(default_factory=list)  # fraction whose prediction equals the unshifted one's
+    # fraction of shifted images classified correctly
+    accuracy: list[float] = field(default_factory=list)
+    # fraction whose prediction equals the unshifted one's
+    consistency: list[float] = field(default_factory=list)
     mode: str = "zeros"  # how the images were shifted
 
     def as_dict(self) -> dict[str, list]:
-        """``{"distance": [...], "accuracy": [...], "consistency": [...]}``, e.g. for a DataFrame or glue."""
-        return {"distance": list(self.distances), "accuracy": list(self.accuracy), "consistency": list(self.consistency)}
+        """``{"distance": [...], "accuracy": [...], "consistency": [...]}``.
+
+        For example for a DataFrame or glue.
+        """
+        return {
+            "distance": list(self.distances),
+            "accuracy": list(self.accuracy),
+            "consistency": list(self.consistency),
+        }
 
 
 def shift_robustness(
@@ -121,26 +153,36 @@ def shift_robustness(
     mode: str = "zeros",
     batch_size: int = 500,
 ) -> ShiftRobustness:
-    """Accuracy and consistency of ``model`` on images shifted by each of ``distances`` pixels.
+    """Accuracy and consistency of ``model`` on shifted images.
 
-    For a distance d each image is shifted in the four directions (+-d rows,
-    +-d columns) and both numbers are averaged over them; d = 0 gives the clean
-    accuracy and a consistency of 1. Runs in eval mode without gradients
-    (:func:`minimodels.train.predict`), ``batch_size`` images at a time.
+    The images are shifted by each of ``distances`` pixels. For a distance d each
+    image is shifted in the four directions (+-d rows, +-d columns) and both numbers
+    are averaged over them; d = 0 gives the clean accuracy and a consistency of 1.
+    Runs in eval mode without gradients (:func:`minimodels.train.predict`),
+    ``batch_size`` images at a time.
     """
-    B, C, H, W = _check_images(images, "shift_robustness")
+    B, C, H, W = check_images(images, "shift_robustness")
     if labels.shape != (B,):
-        raise ValueError(f"shift_robustness expects labels of shape ({B},) to match the images, got shape {tuple(labels.shape)}")
+        raise ValueError(
+            f"shift_robustness expects labels of shape ({B},) to match the images, "
+            f"got shape {tuple(labels.shape)}"
+        )
     distances = [int(d) for d in distances]
     if any(d < 0 for d in distances):
         raise ValueError(f"distances must be at least 0 pixels, got {distances}")
     labels = labels.cpu()
-    reference = predict(model, images, batch_size).argmax(1)  # (B,) the unshifted predictions
+    reference = predict(model, images, batch_size).argmax(
+        1
+    )  # (B,) the unshifted predictions
     result = ShiftRobustness(mode=mode)
     for d in distances:
         accuracy = consistency = 0.0
         for dy, dx in ((d, 0), (-d, 0), (0, d), (0, -d)):
-            predicted = predict(model, shift(images, dy, dx, mode), batch_size).argmax(1) if d else reference
+            predicted = (
+                predict(model, shift(images, dy, dx, mode), batch_size).argmax(1)
+                if d
+                else reference
+            )
             accuracy += (predicted == labels).float().mean().item() / 4
             consistency += (predicted == reference).float().mean().item() / 4
         result.distances.append(d)

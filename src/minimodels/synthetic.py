@@ -44,7 +44,8 @@ def draw_shapes(
             (dy.abs() <= r) & (dx.abs() <= r),  # square
             dy**2 + dx**2 <= r**2 + 0.5,  # disc (+0.5 rounds the rim outward)
             (dy.abs() <= r) & (2 * dx.abs() <= dy + r),  # triangle, apex up
-            ((dy.abs() <= r) & (dx.abs() <= arm)) | ((dx.abs() <= r) & (dy.abs() <= arm)),  # cross
+            ((dy.abs() <= r) & (dx.abs() <= arm))
+            | ((dx.abs() <= r) & (dy.abs() <= arm)),  # cross
         ],
         dim=1,
     )  # (B, len(SHAPES), H, W)
@@ -72,10 +73,13 @@ def make_shapes(
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}")
     if not 1 <= r_min <= r_max:
-        raise ValueError(f"radius must be (min, max) with 1 <= min <= max, got {radius}")
+        raise ValueError(
+            f"radius must be (min, max) with 1 <= min <= max, got {radius}"
+        )
     if 2 * r_max + 1 > size:
         raise ValueError(
-            f"a shape of radius {r_max} needs a canvas of at least {2 * r_max + 1} pixels, got size={size}"
+            f"a shape of radius {r_max} needs a canvas of at least "
+            f"{2 * r_max + 1} pixels, got size={size}"
         )
     g = torch.Generator().manual_seed(seed)
     labels = torch.arange(n) % len(SHAPES)
@@ -90,17 +94,19 @@ def make_shapes(
     return TensorDataset(images, labels, centers)
 
 
-def make_diagonal_pairs(n: int, *, seed: int, size: int = 28, radius: tuple[int, int] = (3, 5)) -> TensorDataset:
-    """A task that needs long-range information: ``n`` images of four shapes, one per quadrant.
+def make_diagonal_pairs(
+    n: int, *, seed: int, size: int = 28, radius: tuple[int, int] = (3, 5)
+) -> TensorDataset:
+    """A task that needs long-range information: ``n`` images of four shapes.
 
-    Exactly two of the four shapes are the same; the label says where the pair is:
-    1 if it sits on the main diagonal (top-left and bottom-right), 0 if on the
-    anti-diagonal (top-right and bottom-left). The other two shapes differ from the
-    pair and from each other, and every shape in an image has its own size.
-    So the *bag* of shapes in an image (what a model sees if it only detects shapes
-    and then averages over positions) is distributed the same way in both classes:
-    a model must relate shapes that are about ``size / 2`` pixels apart to do better
-    than chance (chapter 08).
+    One shape per quadrant. Exactly two of the four shapes are the same; the label says
+    where the pair is: 1 if it sits on the main diagonal (top-left and bottom-right), 0
+    if on the anti-diagonal (top-right and bottom-left). The other two shapes differ
+    from the pair and from each other, and every shape in an image has its own size. So
+    the *bag* of shapes in an image (what a model sees if it only detects shapes and
+    then averages over positions) is distributed the same way in both classes: a model
+    must relate shapes that are about ``size / 2`` pixels apart to do better than chance
+    (chapter 08).
 
     Returns ``TensorDataset(images, labels)``: ``(n, 1, size, size)`` float32 in
     [0, 1] and ``(n,)`` int64, balanced up to rounding.
@@ -113,13 +119,17 @@ def make_diagonal_pairs(n: int, *, seed: int, size: int = 28, radius: tuple[int,
     half = size // 2
     if not 1 <= r_min <= r_max or 2 * r_max + 3 > half:
         raise ValueError(
-            f"radius must be (min, max) with 1 <= min <= max and a shape of 2 max + 1 pixels plus a 1-pixel "
-            f"margin fitting a quadrant of {half} pixels, got radius={radius}, size={size}"
+            "radius must be (min, max) with 1 <= min <= max and "
+            "a shape of 2 max + 1 pixels plus a 1-pixel "
+            f"margin fitting a quadrant of {half} pixels, "
+            f"got radius={radius}, size={size}"
         )
     g = torch.Generator().manual_seed(seed)
     labels = (torch.arange(n) % 2)[torch.randperm(n, generator=g)]
     # Three distinct shapes per image: the pair's shape, then the two odd ones out.
-    kinds = torch.argsort(torch.rand(n, len(SHAPES), generator=g), dim=1)[:, :3]  # (n, 3)
+    kinds = torch.argsort(torch.rand(n, len(SHAPES), generator=g), dim=1)[
+        :, :3
+    ]  # (n, 3)
     pair, odd1, odd2 = kinds.unbind(1)
     # Quadrants in order top-left, top-right, bottom-left, bottom-right.
     diagonal = torch.stack([pair, odd1, odd2, pair], dim=1)
@@ -128,9 +138,19 @@ def make_diagonal_pairs(n: int, *, seed: int, size: int = 28, radius: tuple[int,
     radii = torch.randint(r_min, r_max + 1, (n, 4), generator=g)
     # Centre of each shape: anywhere in its quadrant that keeps a 1-pixel margin.
     span = half - 2 * radii - 2  # valid offsets per shape, >= 1
-    offsets = 1 + radii.unsqueeze(-1) + (torch.rand(n, 4, 2, generator=g) * span.unsqueeze(-1)).long()
-    corners = torch.tensor([[0, 0], [0, half], [half, 0], [half, half]])  # (4, 2) row, column
+    offsets = (
+        1
+        + radii.unsqueeze(-1)
+        + (torch.rand(n, 4, 2, generator=g) * span.unsqueeze(-1)).long()
+    )
+    corners = torch.tensor(
+        [[0, 0], [0, half], [half, 0], [half, half]]
+    )  # (4, 2) row, column
     centers = corners + offsets  # (n, 4, 2)
-    images = draw_shapes(quad_shapes.reshape(-1), centers.reshape(-1, 2), radii.reshape(-1), size)
-    images = images.view(n, 4, size, size).amax(dim=1, keepdim=True)  # the quadrants do not overlap
+    images = draw_shapes(
+        quad_shapes.reshape(-1), centers.reshape(-1, 2), radii.reshape(-1), size
+    )
+    images = images.view(n, 4, size, size).amax(
+        dim=1, keepdim=True
+    )  # the quadrants do not overlap
     return TensorDataset(images, labels)

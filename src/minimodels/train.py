@@ -14,8 +14,9 @@ import random
 import sys
 import time
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -31,6 +32,7 @@ __all__ = [
     "fit",
     "evaluate",
     "predict",
+    "eval_mode",
     "count_parameters",
 ]
 
@@ -42,6 +44,22 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)  # also seeds every CUDA device
 
 
+@contextmanager
+def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """Run the ``with`` body with ``model`` in eval mode, then restore its mode.
+
+    The mode is restored even after an error. Eval mode makes batch norm use its running
+    statistics and turns dropout off, so a measurement neither depends on the batch nor
+    changes the model.
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
+
+
 def default_device() -> torch.device:
     """CUDA when a GPU is present (Colab), else the CPU."""
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -49,7 +67,9 @@ def default_device() -> torch.device:
 
 def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
     """Number of (trainable) scalars in ``model``."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+    return sum(
+        p.numel() for p in model.parameters() if p.requires_grad or not trainable_only
+    )
 
 
 @dataclass
@@ -59,7 +79,9 @@ class TrainConfig:
     epochs: int = 10  # passes over the training set
     batch_size: int = 128  # images per optimiser step
     lr: float = 1e-3  # peak learning rate of AdamW
-    weight_decay: float = 0.0  # AdamW's decoupled weight decay (Loshchilov & Hutter 2019)
+    weight_decay: float = (
+        0.0  # AdamW's decoupled weight decay (Loshchilov & Hutter 2019)
+    )
     warmup_epochs: float = 0.0  # linear warm-up from 0 to lr over this many epochs
     schedule: str = "constant"  # after warm-up: "constant" or "cosine" decay to 0
     label_smoothing: float = 0.0  # passed to cross-entropy
@@ -67,16 +89,22 @@ class TrainConfig:
 
     def __post_init__(self):
         if self.schedule not in ("constant", "cosine"):
-            raise ValueError(f"schedule must be 'constant' or 'cosine', got {self.schedule!r}")
+            raise ValueError(
+                f"schedule must be 'constant' or 'cosine', got {self.schedule!r}"
+            )
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError(
-                f"epochs and batch_size must be at least 1, got {self.epochs} and {self.batch_size}"
+                "epochs and batch_size must be at least 1, "
+                f"got {self.epochs} and {self.batch_size}"
             )
 
 
 @dataclass
 class History:
-    """Per-epoch measurements from :func:`fit` (test lists stay empty without test data)."""
+    """Per-epoch measurements from :func:`fit`.
+
+    The test lists stay empty without test data.
+    """
 
     train_loss: list[float] = field(default_factory=list)
     train_acc: list[float] = field(default_factory=list)
@@ -91,11 +119,14 @@ def _tensors(data) -> tuple[torch.Tensor, torch.Tensor]:
         data = data.tensors
     if not isinstance(data, (tuple, list)) or len(data) < 2:
         raise TypeError(
-            f"expected a TensorDataset or an (images, labels) pair, got {type(data).__name__}"
+            "expected a TensorDataset or an (images, labels) pair, "
+            f"got {type(data).__name__}"
         )
     x, y = data[0], data[1]
     if x.shape[0] != y.shape[0]:
-        raise ValueError(f"images and labels differ in length: {x.shape[0]} vs {y.shape[0]}")
+        raise ValueError(
+            f"images and labels differ in length: {x.shape[0]} vs {y.shape[0]}"
+        )
     return x, y
 
 
@@ -130,7 +161,9 @@ def _progress(total: int, enabled: bool, desc: str):
     from tqdm import TqdmWarning
 
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", TqdmWarning)  # "IProgress not found": handled below
+        warnings.simplefilter(
+            "ignore", TqdmWarning
+        )  # "IProgress not found": handled below
         from tqdm.auto import tqdm
         from tqdm.notebook import tqdm as notebook_tqdm
     from tqdm.std import tqdm as text_tqdm
@@ -157,13 +190,16 @@ def _lr_factor(step: int, steps_per_epoch: int, config: TrainConfig) -> float:
 
 
 @torch.no_grad()
-def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
+def predict(
+    model: nn.Module, images: torch.Tensor, batch_size: int = 512
+) -> torch.Tensor:
     """Logits ``(B, classes)`` for ``images``, in eval mode, on the model's device."""
-    was_training = model.training
-    model.eval()
     device = next(model.parameters()).device
-    outs = [model(images[i : i + batch_size].to(device)).cpu() for i in range(0, len(images), batch_size)]
-    model.train(was_training)
+    with eval_mode(model):
+        outs = [
+            model(images[i : i + batch_size].to(device)).cpu()
+            for i in range(0, len(images), batch_size)
+        ]
     return torch.cat(outs)
 
 
@@ -200,12 +236,16 @@ def fit(
     steps_per_epoch = math.ceil(n / config.batch_size)
 
     model.to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=config.lr, weight_decay=config.weight_decay
+    )
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: _lr_factor(step, steps_per_epoch, config)
     )
     shuffle = torch.Generator().manual_seed(config.seed)
-    torch.manual_seed(config.seed)  # augmentation and dropout draw from the global generator
+    torch.manual_seed(
+        config.seed
+    )  # augmentation and dropout draw from the global generator
     history = History()
 
     bar = _progress(config.epochs, progress, desc=type(model).__name__)
@@ -228,7 +268,10 @@ def fit(
         history.seconds += time.perf_counter() - start
         history.train_loss.append(total_loss / n)
         history.train_acc.append(correct / n)
-        postfix = {"loss": f"{history.train_loss[-1]:.3f}", "acc": f"{history.train_acc[-1]:.3f}"}
+        postfix = {
+            "loss": f"{history.train_loss[-1]:.3f}",
+            "acc": f"{history.train_acc[-1]:.3f}",
+        }
         if test is not None:
             test_loss, test_acc = evaluate(model, test)
             history.test_loss.append(test_loss)

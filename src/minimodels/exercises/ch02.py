@@ -30,10 +30,22 @@ def check_conv2d_single(conv2d_single: Callable) -> None:
     """
     g = torch.Generator().manual_seed(2)
     cases = [
-        (torch.rand(5, 7, generator=g, dtype=torch.float64), torch.randn(3, 3, generator=g, dtype=torch.float64)),
-        (torch.rand(8, 6, generator=g, dtype=torch.float64), torch.randn(2, 2, generator=g, dtype=torch.float64)),
-        (torch.rand(4, 9, generator=g, dtype=torch.float64), torch.randn(1, 1, generator=g, dtype=torch.float64)),
-        (torch.rand(9, 10, generator=g, dtype=torch.float64), torch.randn(4, 4, generator=g, dtype=torch.float64)),
+        (
+            torch.rand(5, 7, generator=g, dtype=torch.float64),
+            torch.randn(3, 3, generator=g, dtype=torch.float64),
+        ),
+        (
+            torch.rand(8, 6, generator=g, dtype=torch.float64),
+            torch.randn(2, 2, generator=g, dtype=torch.float64),
+        ),
+        (
+            torch.rand(4, 9, generator=g, dtype=torch.float64),
+            torch.randn(1, 1, generator=g, dtype=torch.float64),
+        ),
+        (
+            torch.rand(9, 10, generator=g, dtype=torch.float64),
+            torch.randn(4, 4, generator=g, dtype=torch.float64),
+        ),
     ]
     for image, kernel in cases:
         H, W = image.shape
@@ -43,19 +55,26 @@ def check_conv2d_single(conv2d_single: Callable) -> None:
         expected = _conv2d_single_reference(image, kernel)
         if isinstance(got, torch.Tensor) and got.shape == expected.shape and K > 1:
             flipped = _conv2d_single_reference(image, kernel.flip(0, 1))
-            if torch.allclose(got.double(), flipped, atol=1e-6) and not torch.allclose(flipped, expected, atol=1e-6):
+            if torch.allclose(got.double(), flipped, atol=1e-6) and not torch.allclose(
+                flipped, expected, atol=1e-6
+            ):
                 raise ExerciseError(
-                    f"{what} computed a true convolution: the kernel was flipped. Deep learning's "
-                    f"conv2d does not flip it: multiply image[i + u, j + v] by kernel[u, v]."
+                    f"{what} computed a true convolution: the kernel was flipped. "
+                    "Deep learning's conv2d does not flip it: multiply "
+                    "image[i + u, j + v] by kernel[u, v]."
                 )
         hint = (
-            f"the output has one row per position where a {K}-pixel window fits in {H} rows "
-            f"(range(H - K + 1)), and one column per position in {W} columns."
+            f"the output has one row per position where a {K}-pixel window fits "
+            f"in {H} rows (range(H - K + 1)), and one column per position in {W} "
+            "columns."
             if isinstance(got, torch.Tensor) and got.shape != expected.shape
             else "out[i, j] = (image[i:i+K, j:j+K] * kernel).sum()."
         )
         compare(got, expected, name=what, hint=hint)
-    passed("conv2d_single", "matches torch.nn.functional.conv2d on 4 images and kernel sizes 1 to 4.")
+    passed(
+        "conv2d_single",
+        "matches torch.nn.functional.conv2d on 4 images and kernel sizes 1 to 4.",
+    )
 
 
 def check_output_size(output_size: Callable) -> None:
@@ -81,24 +100,38 @@ def check_output_size(output_size: Callable) -> None:
         (17, 7, 3, 3),
     ]
     for size, kernel_size, stride, padding in cases:
-        args = f"output_size(size={size}, kernel_size={kernel_size}, stride={stride}, padding={padding})"
+        args = (
+            f"output_size(size={size}, kernel_size={kernel_size}, "
+            f"stride={stride}, padding={padding})"
+        )
         x = torch.zeros(1, 1, size, size)
-        expected = F.conv2d(x, torch.zeros(1, 1, kernel_size, kernel_size), stride=stride, padding=padding).shape[-1]
+        expected = F.conv2d(
+            x,
+            torch.zeros(1, 1, kernel_size, kernel_size),
+            stride=stride,
+            padding=padding,
+        ).shape[-1]
         got = call(output_size, size, kernel_size, stride, padding, name="output_size")
         if isinstance(got, torch.Tensor) and got.numel() == 1:
             got = got.item()
         if isinstance(got, bool) or not isinstance(got, numbers.Integral):
             raise ExerciseError(
-                f"{args} returned {got!r} ({type(got).__name__}); expected the int {expected}. "
-                f"A size is a whole number of pixels: use floor division, //."
+                f"{args} returned {got!r} ({type(got).__name__}); "
+                f"expected the int {expected}. "
+                "A size is a whole number of pixels: use floor division, //."
             )
         if got != expected:
             raise ExerciseError(
-                f"{args} returned {got}; expected {expected}: a window of {kernel_size} pixels, moved "
-                f"{stride} at a time, fits at {expected} positions along a padded axis of "
-                f"{size + 2 * padding} pixels (the last position must leave the whole window inside)."
+                f"{args} returned {got}; expected {expected}: a window of "
+                f"{kernel_size} pixels, moved {stride} at a time, fits at {expected} "
+                f"positions along a padded axis of {size + 2 * padding} pixels "
+                "(the last position must leave the whole window inside)."
             )
-    passed("output_size", f"right on all {len(cases)} cases, including strides that do not divide evenly.")
+    passed(
+        "output_size",
+        f"right on all {len(cases)} cases, "
+        "including strides that do not divide evenly.",
+    )
 
 
 def _circular_conv(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
@@ -126,22 +159,37 @@ def check_shift_kernel(shift_kernel: Callable) -> None:
         if not isinstance(kernel, torch.Tensor):
             compare(kernel, torch.zeros(K, K), name=name)  # explains None / wrong type
         if kernel.shape != (K, K):
-            compare(kernel, torch.zeros(K, K), name=name, hint=f"K = 2 * max(|dy|, |dx|) + 1 = {K} for this shift.")
+            compare(
+                kernel,
+                torch.zeros(K, K),
+                name=name,
+                hint=f"K = 2 * max(|dy|, |dx|) + 1 = {K} for this shift.",
+            )
         got = _circular_conv(x, kernel.detach().double())
         expected = torch.roll(x, (dy, dx), dims=(-2, -1))
-        wrong_ways = {
-            "the opposite way (up/left instead of down/right): the kernel is not flipped, so "
-            "out[i, j] = x[i - dy, j - dx] needs the 1 at kernel[K//2 - dy, K//2 - dx]": (-dy, -dx),
-            "along the wrong axes (dy is rows, the first index; dx is columns)": (dx, dy),
-        }
+        opposite_way = (
+            "the opposite way (up/left instead of down/right): the kernel is not "
+            "flipped, so out[i, j] = x[i - dy, j - dx] needs the 1 at "
+            "kernel[K//2 - dy, K//2 - dx]"
+        )
+        wrong_axes = "along the wrong axes (dy is rows, the first index; dx is columns)"
+        wrong_ways = {opposite_way: (-dy, -dx), wrong_axes: (dx, dy)}
         if not torch.allclose(got, expected, atol=1e-6):
             for why, shift in wrong_ways.items():
-                if shift != (dy, dx) and torch.allclose(got, torch.roll(x, shift, dims=(-2, -1)), atol=1e-6):
+                if shift != (dy, dx) and torch.allclose(
+                    got, torch.roll(x, shift, dims=(-2, -1)), atol=1e-6
+                ):
                     raise ExerciseError(f"{name} moves the image {why}.")
             compare(
                 got[0, 0],
                 expected[0, 0],
                 name=f"the convolution of a (9, 12) image with {name}",
-                hint="the result should be torch.roll(x, (dy, dx), dims=(-2, -1)): one entry of the kernel is 1, the others 0.",
+                hint=(
+                    "the result should be torch.roll(x, (dy, dx), dims=(-2, -1)): "
+                    "one entry of the kernel is 1, the others 0."
+                ),
             )
-    passed("shift_kernel", "moves images by every shift tried, including negative and zero shifts.")
+    passed(
+        "shift_kernel",
+        "moves images by every shift tried, including negative and zero shifts.",
+    )

@@ -16,17 +16,26 @@ __all__ = ["check_max_pool2d", "check_receptive_field"]
 def _max_pool_cases() -> list[tuple[torch.Tensor, int, int, str]]:
     """(x, K, stride, hint) from easy to tricky."""
     g = torch.Generator().manual_seed(3)
-    size_hint = "the output has (H - K) // stride + 1 rows and (W - K) // stride + 1 columns; window (i, j) starts at row i * stride, column j * stride."
+    size_hint = (
+        "the output has (H - K) // stride + 1 rows and (W - K) // stride + 1 "
+        "columns; window (i, j) starts at row i * stride, column j * stride."
+    )
     return [
         (torch.arange(16.0).reshape(1, 1, 4, 4), 2, 2, size_hint),
-        (torch.randn(2, 3, 7, 9, generator=g), 3, 2, "H and W differ and do not divide evenly here: " + size_hint),
+        (
+            torch.randn(2, 3, 7, 9, generator=g),
+            3,
+            2,
+            "H and W differ and do not divide evenly here: " + size_hint,
+        ),
         (torch.randn(3, 1, 8, 8, generator=g), 4, 4, size_hint),
         (
             torch.randn(1, 2, 6, 5, generator=g) - 5,
             2,
             1,
-            "every value here is negative and the windows overlap (stride 1): start a running maximum at "
-            "-inf or at the window's first value, never at 0.",
+            "every value here is negative and the windows overlap (stride 1): "
+            "start a running maximum at -inf or at the window's first value, "
+            "never at 0.",
         ),
     ]
 
@@ -46,13 +55,21 @@ def check_max_pool2d(max_pool2d: Callable) -> None:
         compare(
             got,
             F.max_pool2d(x, K, stride),
-            name=f"max_pool2d(x, kernel_size={K}, stride={stride}) for x of shape {tuple(x.shape)}",
+            name=(
+                f"max_pool2d(x, kernel_size={K}, stride={stride}) "
+                f"for x of shape {tuple(x.shape)}"
+            ),
             hint=hint,
         )
-    passed("max_pool2d", "matches F.max_pool2d on 4 inputs (several channels, odd sizes, overlapping windows, negative values).")
+    passed(
+        "max_pool2d",
+        "matches F.max_pool2d on 4 inputs (several channels, odd sizes, "
+        "overlapping windows, negative values).",
+    )
 
 
-# Stacks of (K, stride), checked in this order: simple first, so the first failure is easy to read.
+# Stacks of (K, stride), checked in this order: simple first, so the first failure
+# is easy to read.
 _RF_CASES: list[list[tuple[int, int]]] = [
     [],
     [(3, 1)],
@@ -61,7 +78,8 @@ _RF_CASES: list[list[tuple[int, int]]] = [
     [(1, 2), (3, 1)],
     [(3, 1), (1, 2)],
     [(7, 2), (3, 2), (3, 1), (3, 1)],
-    [(3, 1), (3, 1), (2, 2), (3, 1), (3, 1), (2, 2), (3, 1), (3, 1)],  # SmallCNN(convs_per_stage=2)
+    # SmallCNN(convs_per_stage=2)
+    [(3, 1), (3, 1), (2, 2), (3, 1), (3, 1), (2, 2), (3, 1), (3, 1)],
 ]
 
 
@@ -86,21 +104,42 @@ def check_receptive_field(receptive_field_size: Callable) -> None:
         got = call(receptive_field_size, list(layers), name="receptive_field_size")
         where = f"receptive_field_size({layers})"
         if got is None:
-            raise ExerciseError(f"{where} returned None; expected the pair (size, jump) = {expected}. Did you forget `return`?")
+            raise ExerciseError(
+                f"{where} returned None; expected the pair (size, jump) = "
+                f"{expected}. Did you forget `return`?"
+            )
         try:
             pair = tuple(float(v) for v in got)
         except (TypeError, ValueError):
-            raise ExerciseError(f"{where} returned {got!r}; expected a pair of ints (size, jump) = {expected}.") from None
+            raise ExerciseError(
+                f"{where} returned {got!r}; "
+                f"expected a pair of ints (size, jump) = {expected}."
+            ) from None
         if len(pair) != 2:
-            raise ExerciseError(f"{where} returned {len(pair)} values {got!r}; expected a pair (size, jump) = {expected}.")
+            raise ExerciseError(
+                f"{where} returned {len(pair)} values {got!r}; "
+                f"expected a pair (size, jump) = {expected}."
+            )
         if pair == expected:
             continue
         size_ok, jump_ok = pair[0] == expected[0], pair[1] == expected[1]
         if not jump_ok:
             hint = "the jump is the product of the strides of all layers so far."
         elif not size_ok and not layers:
-            hint = "with no layers an output pixel is an input pixel: it sees 1 pixel, and pixels are 1 apart."
+            hint = (
+                "with no layers an output pixel is an input pixel: it sees 1 pixel, "
+                "and pixels are 1 apart."
+            )
         else:
-            hint = "each layer adds (K - 1) times the jump of the layers *before* it (not including its own stride)."
-        raise ExerciseError(f"{where}: expected (size, jump) = {expected}, got {tuple(got)}. Hint: {hint}")
-    passed("receptive_field_size", f"correct on {len(_RF_CASES)} stacks, from the empty one to SmallCNN's.")
+            hint = (
+                "each layer adds (K - 1) times the jump of the layers *before* it "
+                "(not including its own stride)."
+            )
+        raise ExerciseError(
+            f"{where}: expected (size, jump) = {expected}, got {tuple(got)}. "
+            f"Hint: {hint}"
+        )
+    passed(
+        "receptive_field_size",
+        f"correct on {len(_RF_CASES)} stacks, from the empty one to SmallCNN's.",
+    )

@@ -19,7 +19,15 @@ def check_conv_parameters(conv_parameters: Callable) -> None:
     1x1 and 5x5 kernels, with and without bias, and the layers of SmallCNN;
     the answer must not depend on the image size (it is not an argument).
     """
-    cases = [(1, 16, 3, False), (16, 32, 3, True), (3, 64, 7, True), (64, 64, 1, False), (8, 4, 5, True), (32, 64, 3, False), (1, 1, 1, True)]
+    cases = [
+        (1, 16, 3, False),
+        (16, 32, 3, True),
+        (3, 64, 7, True),
+        (64, 64, 1, False),
+        (8, 4, 5, True),
+        (32, 64, 3, False),
+        (1, 1, 1, True),
+    ]
     for c_in, c_out, k, bias in cases:
         got = call(conv_parameters, c_in, c_out, k, bias, name="conv_parameters")
         expected = c_out * c_in * k * k + (c_out if bias else 0)
@@ -28,15 +36,20 @@ def check_conv_parameters(conv_parameters: Callable) -> None:
             if got == c_out * c_in * k * k and bias:
                 hint = " Did you forget the bias (one per output channel)?"
             elif got == c_in * k * k + (c_out if bias else 0):
-                hint = " Every output channel has its own kernel over all input channels."
+                hint = (
+                    " Every output channel has its own kernel over all input channels."
+                )
             raise ExerciseError(
-                f"conv_parameters(in_channels={c_in}, out_channels={c_out}, kernel_size={k}, bias={bias}) "
+                f"conv_parameters(in_channels={c_in}, out_channels={c_out}, "
+                f"kernel_size={k}, bias={bias}) "
                 f"returned {got!r}; expected {expected}.{hint}"
             )
     passed("conv_parameters", f"correct on {len(cases)} layers.")
 
 
-def check_confusion_matrix(confusion_matrix: Callable, predictions: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+def check_confusion_matrix(
+    confusion_matrix: Callable, predictions: torch.Tensor, labels: torch.Tensor
+) -> torch.Tensor:
     """Chapter 04, the confusion matrix.
 
     Verifies that ``confusion_matrix(predictions, labels)`` returns a
@@ -47,13 +60,32 @@ def check_confusion_matrix(confusion_matrix: Callable, predictions: torch.Tensor
     """
     small_pred = torch.tensor([0, 1, 1, 2, 9, 9])
     small_true = torch.tensor([0, 0, 1, 2, 9, 3])
-    for pred, true, what in [(small_pred, small_true, "a hand-made example"), (predictions, labels, "the test set")]:
+    for pred, true, what in [
+        (small_pred, small_true, "a hand-made example"),
+        (predictions, labels, "the test set"),
+    ]:
         got = call(confusion_matrix, pred, true, name="confusion_matrix")
         expected = torch.zeros(10, 10, dtype=torch.long)
         expected.index_put_((true, pred), torch.ones_like(true), accumulate=True)
-        if isinstance(got, torch.Tensor) and got.shape == (10, 10) and torch.equal(got.long(), expected.T):
-            raise ExerciseError(f"confusion_matrix on {what} is transposed: rows must be the true class, columns the prediction.")
-        compare(got, expected, name=f"confusion_matrix on {what}", atol=0, rtol=0,
-                hint="count with a loop over (true, predicted) pairs, or with index_put_(..., accumulate=True).")
+        if (
+            isinstance(got, torch.Tensor)
+            and got.shape == (10, 10)
+            and torch.equal(got.long(), expected.T)
+        ):
+            raise ExerciseError(
+                f"confusion_matrix on {what} is transposed: rows must be the true "
+                "class, columns the prediction."
+            )
+        compare(
+            got,
+            expected,
+            name=f"confusion_matrix on {what}",
+            atol=0,
+            rtol=0,
+            hint=(
+                "count with a loop over (true, predicted) pairs, or with "
+                "index_put_(..., accumulate=True)."
+            ),
+        )
     passed("confusion_matrix", "correct on a hand-made example and on the test set.")
     return got.long()

@@ -15,8 +15,9 @@ from .core import ExerciseError, call, compare, format_shape, passed
 __all__ = ["check_dot_product_attention", "check_padding_mask", "check_mha_parameters"]
 
 
-
-def _attention_variant(q, k, v, scale: float, dim: int = -1, softmax: bool = True) -> torch.Tensor:
+def _attention_variant(
+    q, k, v, scale: float, dim: int = -1, softmax: bool = True
+) -> torch.Tensor:
     scores = q @ k.transpose(-2, -1) * scale  # (..., N_q, N_k)
     weights = scores.softmax(dim=dim) if softmax else scores
     return weights @ v
@@ -30,9 +31,24 @@ def _attention_cases() -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, s
         return torch.randn(*shape, generator=g, dtype=torch.float64)
 
     return [
-        (randn(5, 8), randn(5, 8), randn(5, 8), "q, k, v of shape (5, 8) (N = 5 tokens, d = 8)"),
-        (randn(3, 16), randn(6, 16), randn(6, 4), "q (3, 16), k (6, 16), v (6, 4) (3 queries, 6 keys, d = 16, d_v = 4)"),
-        (randn(2, 4, 7, 16), randn(2, 4, 9, 16), randn(2, 4, 9, 5), "batched heads: q (2, 4, 7, 16), k (2, 4, 9, 16), v (2, 4, 9, 5)"),
+        (
+            randn(5, 8),
+            randn(5, 8),
+            randn(5, 8),
+            "q, k, v of shape (5, 8) (N = 5 tokens, d = 8)",
+        ),
+        (
+            randn(3, 16),
+            randn(6, 16),
+            randn(6, 4),
+            "q (3, 16), k (6, 16), v (6, 4) (3 queries, 6 keys, d = 16, d_v = 4)",
+        ),
+        (
+            randn(2, 4, 7, 16),
+            randn(2, 4, 9, 16),
+            randn(2, 4, 9, 5),
+            "batched heads: q (2, 4, 7, 16), k (2, 4, 9, 16), v (2, 4, 9, 5)",
+        ),
     ]
 
 
@@ -54,55 +70,103 @@ def check_dot_product_attention(dot_product_attention: Callable) -> None:
         d, d_v, n_k = q.shape[-1], v.shape[-1], k.shape[-2]
         where = f"{name} on {what}"
         try:
-            got = call(dot_product_attention, q.clone(), k.clone(), v.clone(), name=name)
+            got = call(
+                dot_product_attention, q.clone(), k.clone(), v.clone(), name=name
+            )
         except ExerciseError as err:
             if q.ndim > 2 and "not written yet" not in str(err):
                 raise ExerciseError(
-                    f"{err} (on {what}). Hint: with batch and head axes, transpose only the last two "
-                    f"axes of k, k.transpose(-2, -1); k.T reverses all of them."
+                    f"{err} (on {what}). Hint: with batch and head axes, transpose "
+                    "only the last two axes of k, k.transpose(-2, -1); k.T reverses "
+                    "all of them."
                 ) from err
             raise
         expected = _attention_variant(q, k, v, 1 / math.sqrt(d))
         if isinstance(got, tuple):
             raise ExerciseError(
-                f"{where} returned a tuple of {len(got)} values; return only the output tensor, "
-                f"weights @ v, of shape {format_shape(expected.shape)}."
+                f"{where} returned a tuple of {len(got)} values; return only the "
+                f"output tensor, weights @ v, of shape {format_shape(expected.shape)}."
             )
         weights_shape = q.shape[:-1] + (n_k,)
-        if isinstance(got, torch.Tensor) and got.shape == weights_shape and got.shape != expected.shape:
+        if (
+            isinstance(got, torch.Tensor)
+            and got.shape == weights_shape
+            and got.shape != expected.shape
+        ):
             raise ExerciseError(
-                f"{where} returned shape {format_shape(got.shape)}, the shape of the attention weights; "
-                f"expected the output {format_shape(expected.shape)}: multiply the weights by v."
+                f"{where} returned shape {format_shape(got.shape)}, the shape of the "
+                f"attention weights; expected the output "
+                f"{format_shape(expected.shape)}: multiply the weights by v."
             )
         if isinstance(got, torch.Tensor) and got.shape == expected.shape:
             got_d = got.detach().double()
             if not torch.allclose(got_d, expected, atol=1e-5, rtol=1e-4):
                 wrong = [
-                    (_attention_variant(q, k, v, 1.0), "the scores were not scaled: divide q @ k^T by "
-                     f"sqrt(d) = sqrt({d}) before the softmax."),
-                    (_attention_variant(q, k, v, 1 / d), f"the scores were divided by d = {d}; divide by its "
-                     f"square root, sqrt(d) = {math.sqrt(d):.3g}."),
-                    (_attention_variant(q, k, v, 1 / math.sqrt(d_v)), f"the scores were divided by sqrt(d_v) = "
-                     f"sqrt({d_v}), the width of the values; the scale uses the width of queries and keys, "
-                     f"d = q.shape[-1] = {d}."),
-                    (_attention_variant(q, k, v, 1 / math.sqrt(n_k)), f"the scores were divided by the square "
-                     f"root of the number of keys, {n_k}; divide by sqrt(d) = sqrt(q.shape[-1]) = sqrt({d})."),
-                    (_attention_variant(q, k, v, 1 / math.sqrt(d), dim=-2), "the softmax ran over the queries "
-                     "(dim=-2). Each query's weights must sum to 1 over the keys: softmax(dim=-1)."),
-                    (_attention_variant(q, k, v, 1.0, dim=-2), "the softmax ran over the queries (dim=-2) and "
-                     "the scores were not scaled. Use softmax(dim=-1) on q @ k^T / sqrt(d)."),
-                    (_attention_variant(q, k, v, 1 / math.sqrt(d), softmax=False), "the softmax is missing: "
-                     "the scores must become weights that are positive and sum to 1 over the keys."),
+                    (
+                        _attention_variant(q, k, v, 1.0),
+                        "the scores were not scaled: divide q @ k^T by "
+                        f"sqrt(d) = sqrt({d}) before the softmax.",
+                    ),
+                    (
+                        _attention_variant(q, k, v, 1 / d),
+                        f"the scores were divided by d = {d}; divide by its "
+                        f"square root, sqrt(d) = {math.sqrt(d):.3g}.",
+                    ),
+                    (
+                        _attention_variant(q, k, v, 1 / math.sqrt(d_v)),
+                        f"the scores were divided by sqrt(d_v) = "
+                        f"sqrt({d_v}), the width of the values; the scale uses the "
+                        f"width of queries and keys, d = q.shape[-1] = {d}.",
+                    ),
+                    (
+                        _attention_variant(q, k, v, 1 / math.sqrt(n_k)),
+                        f"the scores were divided by the square "
+                        f"root of the number of keys, {n_k}; divide by sqrt(d) = "
+                        f"sqrt(q.shape[-1]) = sqrt({d}).",
+                    ),
+                    (
+                        _attention_variant(q, k, v, 1 / math.sqrt(d), dim=-2),
+                        "the softmax ran over the queries "
+                        "(dim=-2). Each query's weights must sum to 1 over the keys: "
+                        "softmax(dim=-1).",
+                    ),
+                    (
+                        _attention_variant(q, k, v, 1.0, dim=-2),
+                        "the softmax ran over the queries (dim=-2) and "
+                        "the scores were not scaled. Use softmax(dim=-1) on "
+                        "q @ k^T / sqrt(d).",
+                    ),
+                    (
+                        _attention_variant(q, k, v, 1 / math.sqrt(d), softmax=False),
+                        "the softmax is missing: "
+                        "the scores must become weights that are positive and sum "
+                        "to 1 over the keys.",
+                    ),
                 ]
                 for variant, why in wrong:
-                    if variant.shape == got_d.shape and torch.allclose(got_d, variant, atol=1e-5, rtol=1e-4):
+                    if variant.shape == got_d.shape and torch.allclose(
+                        got_d, variant, atol=1e-5, rtol=1e-4
+                    ):
                         raise ExerciseError(f"{where}: {why}")
-        compare(got, expected, name=where, hint="softmax(q @ k.transpose(-2, -1) / sqrt(d), dim=-1) @ v, with d = q.shape[-1].")
-    passed(name, "matches softmax(q k^T / sqrt(d)) v on one sequence, on N_q != N_k with d_v != d, and with batch and head axes.")
+        compare(
+            got,
+            expected,
+            name=where,
+            hint=(
+                "softmax(q @ k.transpose(-2, -1) / sqrt(d), dim=-1) @ v, "
+                "with d = q.shape[-1]."
+            ),
+        )
+    passed(
+        name,
+        "matches softmax(q k^T / sqrt(d)) v on one sequence, on N_q != N_k with "
+        "d_v != d, and with batch and head axes.",
+    )
 
 
 def _padding_cases() -> list[tuple[list[int], int]]:
-    """(lengths, N): one sequence, a batch, a batch as long as N (a (B, N) mask broadcasts there, wrongly), no padding."""
+    """(lengths, N): one sequence, a batch, a batch as long as N (a (B, N) mask
+    broadcasts there, wrongly), no padding."""
     return [([3], 5), ([5, 2, 4], 5), ([4, 1, 4, 2], 4), ([7, 7], 7)]
 
 
@@ -128,38 +192,55 @@ def check_padding_mask(padding_mask: Callable, heads: int = 2) -> None:
         where = f"{name}(lengths=torch.tensor({lengths_list}), N={N})"
         got = call(padding_mask, lengths.clone(), N, name=name)
         keys = torch.arange(N)
-        expected = (keys[None, :] < lengths[:, None])[:, None, None, :].expand(target)  # (B, h, N_q, N_k)
+        # (B, h, N_q, N_k)
+        expected = (keys[None, :] < lengths[:, None])[:, None, None, :].expand(target)
         if not isinstance(got, torch.Tensor):
             compare(got, expected, name=where)  # explains None and wrong types
         if got.dtype != torch.bool:
             raise ExerciseError(
-                f"{where} returned a tensor of dtype {got.dtype}; expected a boolean tensor (True = may attend), "
-                f"as minimodels.attention and F.scaled_dot_product_attention take. A comparison such as "
-                f"torch.arange(N) < lengths[:, None] gives one."
+                f"{where} returned a tensor of dtype {got.dtype}; expected a boolean "
+                "tensor (True = may attend), as minimodels.attention and "
+                "F.scaled_dot_product_attention take. A comparison such as "
+                "torch.arange(N) < lengths[:, None] gives one."
             )
         if got.ndim == 2 and got.shape == (B, N) and B > 1:
             raise ExerciseError(
-                f"{where} returned shape {format_shape(got.shape)}. Broadcasting lines a (B, N) mask up with the last two "
-                f"axes of the scores (queries, keys), not with (batch, keys): add the head and query axes, "
-                f"mask[:, None, None, :], for shape (B, 1, 1, N) = {format_shape((B, 1, 1, N))}."
+                f"{where} returned shape {format_shape(got.shape)}. Broadcasting "
+                "lines a (B, N) mask up with the last two axes of the scores "
+                "(queries, keys), not with (batch, keys): add the head and query "
+                "axes, mask[:, None, None, :], for shape (B, 1, 1, N) = "
+                f"{format_shape((B, 1, 1, N))}."
             )
         try:
             full = torch.broadcast_to(got, target)
         except RuntimeError:
             raise ExerciseError(
-                f"{where} returned shape {format_shape(got.shape)}, which does not broadcast to the scores' shape "
-                f"(B, h, N_q, N_k) = {format_shape(target)}: put the batch axis first and the keys last, with "
-                f"size-1 axes for heads and queries, (B, 1, 1, N) = {format_shape((B, 1, 1, N))}."
+                f"{where} returned shape {format_shape(got.shape)}, which does not "
+                f"broadcast to the scores' shape (B, h, N_q, N_k) = "
+                f"{format_shape(target)}: put the batch axis first and the keys "
+                "last, with size-1 axes for heads and queries, (B, 1, 1, N) = "
+                f"{format_shape((B, 1, 1, N))}."
             ) from None
         if torch.equal(full, expected):
             continue
         diagnoses = [
-            (expected.transpose(-2, -1), "masks the queries (rows), not the keys (columns). Padding must not be "
-             "attended to, so the key axis (the last one) carries the mask: shape (B, 1, 1, N)."),
-            (~expected, "is inverted: True must mark the tokens that may be attended to (the real ones), False "
-             "the padding."),
-            ((keys[None, :] <= lengths[:, None])[:, None, None, :].expand(target), "lets each query attend to one "
-             "padding token too: tokens are numbered 0 to length - 1, so use j < length, not j <= length."),
+            (
+                expected.transpose(-2, -1),
+                "masks the queries (rows), not the keys (columns). Padding must not be "
+                "attended to, so the key axis (the last one) carries the mask: "
+                "shape (B, 1, 1, N).",
+            ),
+            (
+                ~expected,
+                "is inverted: True must mark the tokens that may be attended to "
+                "(the real ones), False the padding.",
+            ),
+            (
+                (keys[None, :] <= lengths[:, None])[:, None, None, :].expand(target),
+                "lets each query attend to one "
+                "padding token too: tokens are numbered 0 to length - 1, so use "
+                "j < length, not j <= length.",
+            ),
         ]
         for wrong, why in diagnoses:
             if torch.equal(full, wrong):
@@ -167,10 +248,15 @@ def check_padding_mask(padding_mask: Callable, heads: int = 2) -> None:
         diff = (full != expected).nonzero()[0].tolist()
         b, _, i, j = diff
         raise ExerciseError(
-            f"{where}: for sequence {b} (length {lengths_list[b]}), query {i} and key {j} the mask is "
-            f"{bool(full[tuple(diff)])}; expected {bool(expected[tuple(diff)])} (True exactly for keys j < length)."
+            f"{where}: for sequence {b} (length {lengths_list[b]}), query {i} and "
+            f"key {j} the mask is {bool(full[tuple(diff)])}; expected "
+            f"{bool(expected[tuple(diff)])} (True exactly for keys j < length)."
         )
-    passed(name, f"right for {len(_padding_cases())} batches, and broadcasts against (B, h, N, N) scores.")
+    passed(
+        name,
+        f"right for {len(_padding_cases())} batches, "
+        "and broadcasts against (B, h, N, N) scores.",
+    )
 
 
 def check_mha_parameters(mha_parameters: Callable) -> None:
@@ -186,7 +272,14 @@ def check_mha_parameters(mha_parameters: Callable) -> None:
     the number of heads is named.
     """
     name = "mha_parameters"
-    cases = [(32, 4, True), (32, 8, True), (64, 1, False), (48, 3, True), (10, 5, False), (768, 12, True)]
+    cases = [
+        (32, 4, True),
+        (32, 8, True),
+        (64, 1, False),
+        (48, 3, True),
+        (10, 5, False),
+        (768, 12, True),
+    ]
     for dim, heads, bias in cases:
         where = f"mha_parameters(dim={dim}, heads={heads}, bias={bias})"
         expected = count_parameters(MultiHeadAttention(dim, heads, bias=bias))
@@ -195,21 +288,44 @@ def check_mha_parameters(mha_parameters: Callable) -> None:
             got = got.item()
         if isinstance(got, bool) or not isinstance(got, numbers.Integral):
             if isinstance(got, numbers.Real) and got == expected:
-                raise ExerciseError(f"{where} returned {got!r} ({type(got).__name__}); expected the int {expected}: use integer arithmetic.")
-            raise ExerciseError(f"{where} returned {got!r} ({type(got).__name__}); expected the int {expected}.")
+                raise ExerciseError(
+                    f"{where} returned {got!r} ({type(got).__name__}); "
+                    f"expected the int {expected}: use integer arithmetic."
+                )
+            raise ExerciseError(
+                f"{where} returned {got!r} ({type(got).__name__}); "
+                f"expected the int {expected}."
+            )
         if got == expected:
             continue
         b = dim if bias else 0
         hints = {
-            3 * (dim * dim + b): "that is the packed query/key/value projection alone; add the output projection "
-            "(D x D weights, plus D biases if bias).",
-            4 * dim * dim: "the biases are missing: with bias=True each of the four projections (query, key, "
-            "value, output) has D of them.",
+            3 * (dim * dim + b): (
+                "that is the packed query/key/value projection alone; add the output "
+                "projection (D x D weights, plus D biases if bias)."
+            ),
+            4 * dim * dim: (
+                "the biases are missing: with bias=True each of the four projections "
+                "(query, key, value, output) has D of them."
+            ),
             4 * dim * dim + 4 * dim: "bias=False: the projections have no biases.",
-            heads * expected: "the number of heads does not change the count: the h heads split the D features "
-            "into h slices of D/h; they do not add weights.",
-            4 * (dim * (dim // heads) + b): "the projections map D features to D (all heads together), not to D/h.",
+            heads * expected: (
+                "the number of heads does not change the count: the h heads split the "
+                "D features into h slices of D/h; they do not add weights."
+            ),
+            4 * (dim * (dim // heads) + b): (
+                "the projections map D features to D (all heads together), not to D/h."
+            ),
         }
-        hint = hints.get(got, "count the weights and biases of in_proj (D -> 3D) and out_proj (D -> D).")
-        raise ExerciseError(f"{where} returned {got}; expected {expected}. Hint: {hint}")
-    passed(name, f"right on {len(cases)} layers, with and without biases; the count depends on D only, not on h (or N).")
+        hint = hints.get(
+            got,
+            "count the weights and biases of in_proj (D -> 3D) and out_proj (D -> D).",
+        )
+        raise ExerciseError(
+            f"{where} returned {got}; expected {expected}. Hint: {hint}"
+        )
+    passed(
+        name,
+        f"right on {len(cases)} layers, with and without biases; "
+        "the count depends on D only, not on h (or N).",
+    )

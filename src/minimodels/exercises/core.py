@@ -39,15 +39,19 @@ def call(fn: Callable, *args, name: str) -> Any:
         return fn(*args)
     except NotImplementedError as err:
         raise ExerciseError(
-            f"{name} is not written yet: replace `raise NotImplementedError` with your code."
+            f"{name} is not written yet: replace `raise NotImplementedError` "
+            "with your code."
         ) from err
-    except Exception as err:  # the student's code crashed: say where, keep the traceback
+    except Exception as err:
+        # the student's code crashed: say where, keep the traceback
         raise ExerciseError(f"{name} raised {type(err).__name__}: {err}") from err
 
 
 def format_shape(shape) -> str:
     """A shape as Python prints a tuple: ``(3,)``, ``(10, 28, 28)``."""
-    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+    return (
+        "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+    )
 
 
 def compare(
@@ -66,12 +70,17 @@ def compare(
     """
     hint = f" Hint: {hint}" if hint else ""
     if got is None:
-        raise ExerciseError(f"{name} returned None; expected a tensor. Did you forget `return`?{hint}")
+        raise ExerciseError(
+            f"{name} returned None; expected a tensor. Did you forget `return`?{hint}"
+        )
     if not isinstance(got, torch.Tensor):
-        raise ExerciseError(f"{name} returned a {type(got).__name__}; expected a torch.Tensor.{hint}")
+        raise ExerciseError(
+            f"{name} returned a {type(got).__name__}; expected a torch.Tensor.{hint}"
+        )
     if got.shape != expected.shape:
         raise ExerciseError(
-            f"{name} returned shape {format_shape(got.shape)}; expected {format_shape(expected.shape)}.{hint}"
+            f"{name} returned shape {format_shape(got.shape)}; "
+            f"expected {format_shape(expected.shape)}.{hint}"
         )
     got_f, exp_f = got.detach().double().cpu(), expected.detach().double().cpu()
     if not torch.allclose(got_f, exp_f, atol=atol, rtol=rtol, equal_nan=False):
