@@ -1,9 +1,9 @@
-"""conv2d_unfold against torch.nn.functional.conv2d, and SmallCNN on MNIST-5k.
+"""conv2d_unfold against torch.nn.functional.conv2d: time ratios.
 
 Prints, for the convolution shapes SmallCNN meets on MNIST (batch 64) and two
 larger ones, the time ratio ours / torch for the forward pass and for forward +
-backward; then trains the course's CNN recipe and prints its test accuracy and
-training seconds. Run by hand: ``.venv/bin/python benchmarks/bench_conv.py``.
+backward. The CNN recipe's accuracy and training time: ``bench_cnn.py``. Run
+by hand: ``.venv/bin/python benchmarks/bench_conv.py``.
 """
 
 from __future__ import annotations
@@ -14,10 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from minimodels.conv import conv2d_unfold
-from minimodels.data import load_mnist5k
-from minimodels.recipes import small_cnn_recipe
 from minimodels.timing import describe_machine, ratio
-from minimodels.train import count_parameters, fit
 
 # (B, C_in, C_out, H, K, stride, padding): SmallCNN's layers on MNIST,
 # then two larger ones.
@@ -58,9 +55,6 @@ def conv_ratios(repeats: int) -> list[tuple]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--no-train", action="store_true", help="skip training SmallCNN"
-    )
     parser.add_argument("--repeats", type=int, default=15)
     args = parser.parse_args()
 
@@ -76,19 +70,6 @@ def main() -> None:
     worst_fwd = max(r[1] for r in rows)
     worst_both = max(r[2] for r in rows)
     print(f"{'worst':<38} {worst_fwd:>7.2f}x {worst_both:>7.2f}x")
-
-    if args.no_train:
-        return
-    split = load_mnist5k()
-    model, config = small_cnn_recipe(seed=0)
-    history = fit(model, split.train, split.test, config, progress=False)
-    print(
-        f"\nSmallCNN ({count_parameters(model):,} parameters), "
-        f"{config.epochs} epochs on MNIST-5k:"
-    )
-    print(
-        f"  test accuracy {history.test_acc[-1]:.4f}, training {history.seconds:.1f} s"
-    )
 
 
 if __name__ == "__main__":

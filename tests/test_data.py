@@ -22,22 +22,37 @@ def test_checksum_of_shipped_file_matches(root):
 
 def test_split_is_stratified_and_fixed():
     split = load_mnist5k()
-    x_train, y_train = split.train.tensors
-    x_test, y_test = split.test.tensors
-    assert x_train.shape == (4000, 1, 28, 28) and x_test.shape == (1000, 1, 28, 28)
-    assert x_train.dtype == torch.float32 and y_train.dtype == torch.int64
-    assert 0.0 == x_train.min() and x_train.max() == 1.0
-    assert torch.bincount(y_train).tolist() == [400] * 10
-    assert torch.bincount(y_test).tolist() == [100] * 10
+    sizes = {"train": 3500, "val": 500, "test": 1000}
+    for name, n in sizes.items():
+        x, y = getattr(split, name).tensors
+        assert x.shape == (n, 1, 28, 28) and x.dtype == torch.float32, name
+        assert y.dtype == torch.int64 and torch.bincount(y).tolist() == [n // 10] * 10
+        assert 0.0 == x.min() and x.max() == 1.0
     again = load_mnist5k()
-    assert torch.equal(again.train.tensors[0], x_train) and torch.equal(
-        again.test.tensors[1], y_test
-    )
-    # no image is in both halves
-    train_rows = {bytes(r.numpy().tobytes()) for r in (x_train * 255).byte()}
-    assert not any(
-        bytes(r.numpy().tobytes()) in train_rows for r in (x_test * 255).byte()
-    )
+    for a, b in zip(again, split):
+        assert all(torch.equal(s, t) for s, t in zip(a.tensors, b.tensors))
+    # no image is in two splits (the data set has no duplicate images)
+    rows = {
+        name: {bytes(r.numpy().tobytes()) for r in (part.tensors[0] * 255).byte()}
+        for name, part in split._asdict().items()
+    }
+    assert sum(len(r) for r in rows.values()) == 5000
+    assert len(set.union(*rows.values())) == 5000
+    both = split.train_and_val()
+    assert len(both) == 4000 and torch.bincount(both.tensors[1]).tolist() == [400] * 10
+
+
+@pytest.mark.parametrize("name", ["train", "val", "test"])
+def test_no_split_is_sorted_and_every_prefix_is_balanced(name):
+    """The CSV is sorted by digit: a split stored in file order would make test[:500]
+    the digits 0-4. Every run of ten holds each digit once."""
+    labels = getattr(load_mnist5k(), name).tensors[1]
+    for n in (100, 500, len(labels)):
+        assert torch.bincount(labels[:n], minlength=10).tolist() == [n // 10] * 10
+    runs = labels.reshape(-1, 10).sort(dim=1).values
+    assert torch.equal(runs, torch.arange(10).expand_as(runs))
+    assert not torch.equal(labels[:10], torch.arange(10))  # shuffled within runs too
+    assert (labels[1:] != labels[:-1]).float().mean() > 0.8  # not sorted by class
 
 
 def test_corrupt_file_is_refused_with_restore_hint(root, tmp_path):
@@ -49,7 +64,7 @@ def test_corrupt_file_is_refused_with_restore_hint(root, tmp_path):
     with pytest.raises(
         DataFileError,
         match=(
-            r"corrupt or was changed: expected sha256 a66cad.*"
+            r"corrupt or was changed: expected sha256 211072.*"
             r"got [0-9a-f]{64}.*make_mnist5k"
         ),
     ):

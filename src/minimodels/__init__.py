@@ -30,6 +30,7 @@ module                  what it holds
 ``shifts``              shifting images; equivariance and shift robustness (10)
 ``hybrid``              ``ConvStem``, the convolutional stem of the hybrid ViT (11)
 ``corruptions``         noise, blur, occlusion, patch subsets (12)
+``stats``               mean and 95% t-interval over seeds; test-set sampling error
 ``shapes``              ``check_images``: the one input check of every layer
 ``cache``               results computed once per build, keyed by spec and code
 ``authoring``           for authors and instructors: student versions

@@ -3,10 +3,11 @@
 Built in chapter 01 (Images as tensors).
 
 * :func:`load_mnist5k` reads ``mnist5k.npz``: 5,000 real MNIST digits (500 per
-  class) with a fixed, stratified 4,000 / 1,000 train / test split stored in the
-  file itself. The file ships with the repository (``data/``) and inside the
-  installed package, so it works offline and on Colab. Its sha256 is checked on
-  every load.
+  class) with a fixed, stratified 3,500 / 500 / 1,000 train / validation / test
+  split stored in the file itself, each split in a seeded, class-interleaved
+  random order (every prefix of ten images holds each digit once). The file
+  ships with the repository (``data/``) and inside the installed package, so it
+  works offline and on Colab. Its sha256 is checked on every load.
 * :func:`load_torchvision` gives the full MNIST, Fashion-MNIST and CIFAR-10
   through ``torchvision.datasets`` for readers with a network (Colab, a GPU).
   It downloads into ``data/`` when allowed and fails fast, with a message that
@@ -39,7 +40,7 @@ __all__ = [
 ]
 
 # sha256 of data/mnist5k.npz as written by data/make_mnist5k.py (reproducible).
-MNIST5K_SHA256 = "a66cadaef5f91c1de2351760251527265012a7bc0718dfd1570eeec65b8d7a91"
+MNIST5K_SHA256 = "211072684600c8070d0eb8ffb9eee3b21a814b54b3761125c5ec6264ea59e3d0"
 MNIST5K_FILE = "mnist5k.npz"
 
 # The repository's data/ folder, seen from src/minimodels/data.py (editable install).
@@ -62,10 +63,22 @@ class DatasetUnavailableError(RuntimeError):
 
 
 class Split(NamedTuple):
-    """A train / test pair of datasets whose tensors are ``(images, labels)``."""
+    """Train, validation and test datasets whose tensors are ``(images, labels)``.
+
+    Choices (recipes, epochs, early stopping) are made on ``val``; ``test`` only
+    reports. Once a choice is frozen, a model may train on
+    :meth:`train_and_val`.
+    """
 
     train: TensorDataset
+    val: TensorDataset
     test: TensorDataset
+
+    def train_and_val(self) -> TensorDataset:
+        """``train`` followed by ``val``: all 4,000 non-test images."""
+        return TensorDataset(
+            *(torch.cat(pair) for pair in zip(self.train.tensors, self.val.tensors))
+        )
 
 
 def _candidate_paths() -> list[Path]:
@@ -103,9 +116,10 @@ def load_mnist5k(path: str | Path | None = None) -> Split:
     """MNIST-5k as a :class:`Split` of ``TensorDataset(images, labels)``.
 
     images: ``(B, 1, 28, 28)`` float32 in [0, 1]; labels: ``(B,)`` int64.
-    The split is fixed (stored in the file): 400 train and 100 test images per
-    digit. ``path`` overrides where the file is read from; either way its
-    sha256 must equal :data:`MNIST5K_SHA256`.
+    The split is fixed (stored in the file): 350 train, 50 validation and 100
+    test images per digit, each split class-interleaved (any prefix of a
+    multiple of ten images is balanced). ``path`` overrides where the file is
+    read from; either way its sha256 must equal :data:`MNIST5K_SHA256`.
     """
     if path is None:
         path = mnist5k_path()
@@ -123,12 +137,8 @@ def load_mnist5k(path: str | Path | None = None) -> Split:
             torch.from_numpy(npz["images"]).float().div_(255).unsqueeze(1)
         )  # (B, 1, H, W)
         labels = torch.from_numpy(npz["labels"]).long()
-        train_idx = torch.from_numpy(npz["train_idx"])
-        test_idx = torch.from_numpy(npz["test_idx"])
-    return Split(
-        train=TensorDataset(images[train_idx], labels[train_idx]),
-        test=TensorDataset(images[test_idx], labels[test_idx]),
-    )
+        index = {k: torch.from_numpy(npz[f"{k}_idx"]) for k in Split._fields}
+    return Split(**{k: TensorDataset(images[i], labels[i]) for k, i in index.items()})
 
 
 # --- Full-size datasets through torchvision, for readers online ---------------

@@ -38,7 +38,7 @@ __all__ = [
 # SmallCNN for MNIST-5k: three stages of two 3x3 convolutions, 16-32-64 channels
 # (about 73k parameters). Two convolutions per stage beat one wider one at the
 # same cost; 7 epochs of AdamW with cosine decay reach about 98% test accuracy
-# in under a minute on a 2-core CPU (benchmarks/bench_conv.py prints both).
+# in under a minute on a 2-core CPU (benchmarks/bench_cnn.py prints both).
 SMALL_CNN = dict(
     widths=(16, 32, 64), convs_per_stage=2, kernel_size=3, downsample="max"
 )
