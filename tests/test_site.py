@@ -390,8 +390,8 @@ def test_screenshots_of_the_index_and_a_chapter(driver, site, base_url):
     for name, page in (("index", "index"), ("chapter", chapter)):
         _open(driver, base_url + page + ".html")
         height = driver.execute_script("return document.documentElement.scrollHeight")
-        driver.set_window_size(1280, max(900, min(int(height), 6000)))
+        driver.set_window_size(WINDOW[0], max(WINDOW[1], min(int(height), 6000)))
         path = ARTIFACTS / f"{name}.png"
         assert driver.save_screenshot(str(path)), f"could not save {path}"
         assert path.stat().st_size > 10_000, f"{path} is suspiciously small"
-    driver.set_window_size(1280, 900)
+    driver.set_window_size(*WINDOW)
