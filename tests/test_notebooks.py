@@ -4,6 +4,7 @@ contents.
 nbval (``--nbval-lax`` in pyproject.toml) executes every chapter separately.
 """
 
+import ast
 import re
 
 import nbformat
@@ -162,3 +163,24 @@ def test_chapter_01_prints_the_same_baseline_twice(root):
         {k: v for k, v in run.items() if "seconds" not in k} for run in runs
     )
     assert first == second
+
+
+def test_no_assert_on_a_verdict_or_its_thresholds(root):
+    """Notebooks assert measured facts, never a verdict's label or a threshold of
+    minimodels.verdicts: changing a threshold must flip a verdict, not fail the
+    build."""
+    for path in chapters(root):
+        for i, cell in enumerate(read(path).cells):
+            if cell.cell_type != "code":
+                continue
+            for node in ast.walk(ast.parse(cell.source)):
+                if not isinstance(node, ast.Assert):
+                    continue
+                names = {
+                    n.attr if isinstance(n, ast.Attribute) else n.id
+                    for n in ast.walk(node.test)
+                    if isinstance(n, (ast.Attribute, ast.Name))
+                }
+                assert not names & {"verdict", "verdicts"}, (
+                    f"{path.name} cell {i}: {ast.unparse(node.test)}"
+                )
