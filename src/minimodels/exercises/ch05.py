@@ -9,7 +9,8 @@ import torch.nn.functional as F
 from einops import rearrange
 
 from ..patches import linear_to_conv_weight, patchify
-from .core import ExerciseError, call, compare, format_shape, passed
+from ..shapes import format_shape
+from .core import ExerciseError, call, compare, passed
 
 __all__ = ["check_patchify", "check_linear_to_conv", "check_patch_embedding_size"]
 

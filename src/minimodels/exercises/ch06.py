@@ -9,8 +9,9 @@ from typing import Callable
 import torch
 
 from ..attention import MultiHeadAttention
+from ..shapes import format_shape
 from ..train import count_parameters
-from .core import ExerciseError, call, compare, format_shape, passed
+from .core import ExerciseError, call, compare, passed
 
 __all__ = ["check_dot_product_attention", "check_padding_mask", "check_mha_parameters"]
 

@@ -22,7 +22,9 @@ from typing import Any, Callable
 
 import torch
 
-__all__ = ["ExerciseError", "call", "compare", "format_shape", "passed"]
+from ..shapes import format_shape
+
+__all__ = ["ExerciseError", "call", "compare", "passed"]
 
 
 class ExerciseError(AssertionError):
@@ -45,13 +47,6 @@ def call(fn: Callable, *args, name: str) -> Any:
     except Exception as err:
         # the student's code crashed: say where, keep the traceback
         raise ExerciseError(f"{name} raised {type(err).__name__}: {err}") from err
-
-
-def format_shape(shape) -> str:
-    """A shape as Python prints a tuple: ``(3,)``, ``(10, 28, 28)``."""
-    return (
-        "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
-    )
 
 
 def compare(
