@@ -1,7 +1,10 @@
 # Two commands do all the set-up on a fresh machine (see README.md):
-#   make book   virtual environment + pinned requirements + minimodels, then the site
+#   make book   virtual environment + pinned requirements + minimodels, the models,
+#               then the site
 #   make test   the same set-up, then every test, including nbval over every chapter
 #               and the browser test of the built site (tests/test_site.py)
+#   make models   train every model the chapters use that is not cached yet
+#               (both commands above do this first)
 #   make student  the student version of every chapter, into _build/student
 #   make format   ruff format + ruff check --fix over the code and the chapters
 PYTHON ?= python3
@@ -9,7 +12,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install browser book test clean student format
+.PHONY: install browser models book test clean student format
 
 install: $(STAMP) browser
 
@@ -42,13 +45,20 @@ browser:
 	  echo "note: not root and no password-less sudo: run 'sudo apt-get install chromium chromium-driver' for the browser test (tests/test_site.py)"; \
 	fi
 
+# Every model the chapters train, in one pool of worker processes over all cores,
+# longest first, into the cache the notebooks read (_build/cache): no notebook cell
+# then trains for minutes, and a second run trains nothing
+# (python -m minimodels.experiments; --list counts what is missing).
+models: install
+	$(BIN)/python -m minimodels.experiments
+
 # -W: any Sphinx warning fails the build; --keep-going: report all of them first.
 # A failed build removes index.html, so tests/test_site.py never takes its pages
 # for a good site (it rebuilds when index.html is missing or older than a source).
-book: install
+book: models
 	$(BIN)/jupyter-book build . --builder html -W --keep-going || { rm -f _build/html/index.html; exit 1; }
 
-test: install
+test: models
 	$(BIN)/python -m pytest
 
 # ruff's formatter, then its safe fixes; tests/test_lint.py (in make test) checks both.

@@ -1,6 +1,5 @@
 """minimodels.experiments: data subsets, cached training, parallel runs,
-interpolation.
-"""
+interpolation, the warm-up."""
 
 import pytest
 import torch
@@ -8,6 +7,7 @@ from torch.utils.data import TensorDataset
 
 from minimodels import experiments as E
 from minimodels import recipes
+from minimodels.experiments import runner
 
 TINY_VIT = {"dim": 16, "depth": 1, "heads": 1, "mlp_dim": 16}
 
@@ -18,16 +18,42 @@ def cache_folder(tmp_path, monkeypatch):
     return tmp_path
 
 
-def test_balanced_subset_is_balanced_and_nested():
-    train, _, _ = E.dataset("mnist5k")
+def _counts(labels, classes=10):
+    return torch.bincount(labels, minlength=classes).tolist()
+
+
+def test_balanced_subset_is_balanced_nested_and_changes_with_the_seed():
+    train = E.dataset("mnist5k").train
     small, large = E.balanced_subset(train, 250), E.balanced_subset(train, 1000)
-    assert torch.bincount(small.tensors[1], minlength=10).tolist() == [25] * 10
-    assert (
-        torch.bincount(large.tensors[1][:500], minlength=10).tolist() == [50] * 10
-    )  # prefixes balanced too
-    small_set = {tuple(x.flatten()[:50].tolist()) for x in small.tensors[0]}
-    large_set = {tuple(x.flatten()[:50].tolist()) for x in large.tensors[0]}
-    assert small_set <= large_set
+    assert _counts(small.tensors[1]) == [25] * 10
+    assert _counts(large.tensors[1][:500]) == [50] * 10  # prefixes balanced too
+    assert _counts(large.tensors[1][:10]) == [1] * 10
+
+    def rows(d):
+        return {tuple(x.flatten()[::7].tolist()) for x in d.tensors[0]}
+
+    assert rows(small) <= rows(large)
+    other = E.balanced_subset(train, 250, seed=1)
+    assert _counts(other.tensors[1]) == [25] * 10 and rows(other) != rows(small)
+
+
+def test_every_subset_an_experiment_uses_is_balanced_and_not_sorted():
+    """Each training set of every request of the book (chapters 08-12)."""
+    seen = set()
+    for r in E.all_requests():
+        merge = recipes.RECIPES[r["recipe"]].train_split == "train+val"
+        key = (r.get("data", "mnist5k"), r.get("n_train"), r["seed"], merge)
+        if key in seen:
+            continue
+        seen.add(key)
+        data = E.dataset(*key)
+        for name, split in (("train", data.train), ("val", data.val)):
+            if split is None:  # a frozen recipe: val joined the training data
+                continue
+            y = split.tensors[1]
+            counts = _counts(y, data.classes)
+            assert max(counts) - min(counts) <= max(1, len(y) // 100), (key, name)
+            assert not bool((y[1:] >= y[:-1]).all()), (key, name, "sorted")
 
 
 @pytest.mark.parametrize("n", [0, 15, 4010])
@@ -37,66 +63,99 @@ def test_balanced_subset_rejects_bad_sizes(n):
         E.balanced_subset(data, n)
 
 
-def test_dataset_and_family_errors():
+def test_dataset_and_recipe_errors():
     with pytest.raises(ValueError, match="dataset must be one of"):
         E.dataset("cifar")
-    with pytest.raises(ValueError, match="family must be one of"):
-        E.build("mlp")
-    with pytest.raises(ValueError, match="family must be one of"):
-        E.experiment_run("resnet", 0)
+    with pytest.raises(ValueError, match="recipe must be one of"):
+        E.request("resnet", 0)
 
 
-def test_diagonal_dataset_has_two_classes():
-    train, test, classes = E.dataset("diagonal", 200)
-    assert classes == 2 and len(train) == 200 and len(test) == 1000
+def test_splits_are_the_three_of_mnist5k_and_the_diagonal_task():
+    data = E.dataset("mnist5k")
+    assert (len(data.train), len(data.val), len(data.test)) == (3500, 500, 1000)
+    diagonal = E.dataset("diagonal", 200)
+    assert diagonal.classes == 2 and len(diagonal.train) == 200
+    assert len(diagonal.val) == 500 and len(diagonal.test) == 1000
 
 
-def test_experiment_run_merges_model_arguments():
-    r = E.experiment_run("hybrid", 1, n_train=250, model={"dim": 48})
-    assert r["model"] == {**recipes.HYBRID_EXPERIMENT, "dim": 48}
-    assert (
-        r["samples"] == recipes.EXPERIMENT_SAMPLES
-        and r["training"]["batch_size"] == recipes.EXPERIMENT_BATCH_SIZE
-    )
+def test_a_frozen_recipe_trains_on_train_and_val_and_curves_the_test_split():
+    *_, splits, config, spec = runner._prepare("cnn", seed=0)
+    assert len(splits.train) == 4000 and splits.val is None and spec["curve"] == "test"
+    *_, splits, config, spec = runner._prepare("cnn-small", seed=0)
+    assert len(splits.train) == 3500 and spec["curve"] == "val"
+
+
+def test_request_of_an_experiment_model_fixes_the_images_seen():
+    r = E.request("hybrid-small", 1, n_train=250, model={"dim": 48})
+    assert r["samples"] == recipes.EXPERIMENT_SAMPLES and r["model"] == {"dim": 48}
+    assert "samples" not in E.request("vit", 0)  # a recipe trains its own epochs
 
 
 def test_samples_fix_the_images_seen_and_scale_warmup():
-    *_, config, _, curves, spec = E._prepare("vit", n_train=250, samples=1000)
-    assert config.epochs == 4 and not curves
+    *_, config, spec = runner._prepare("vit-small", n_train=250, samples=1000)
+    assert config.epochs == 4 and spec["n_train"] == 250
+    vit = recipes.RECIPES["vit-small"].training
     assert config.warmup_epochs == pytest.approx(
-        recipes.VIT_TRAINING.warmup_epochs * 4 / recipes.VIT_TRAINING.epochs, abs=1e-3
+        vit.warmup_epochs * 4 / vit.epochs, abs=1e-3
     )
-    assert spec["n_train"] == 250
+
+
+def _tiny(seed=3, **kw):
+    return dict(
+        recipe="vit-small",
+        seed=seed,
+        n_train=100,
+        samples=200,
+        model=TINY_VIT,
+        **kw,
+    )
 
 
 def test_train_caches_and_reloads_the_same_model(cache_folder, monkeypatch):
-    request = dict(
-        family="vit", seed=3, n_train=100, samples=100, model=TINY_VIT, max_shift=0
-    )
-    assert not E._is_cached(request)
+    request = _tiny()
+    assert not E.is_cached(request)
     first = E.train(**request, progress=False)
-    assert E._is_cached(request)
+    assert E.is_cached(request)
+    assert first.history.val_epochs == [1, 2] and len(first.history.val_acc) == 2
+    assert 0 <= first.test_acc <= 1 and first.images_seen == 200
     monkeypatch.setattr(
-        E, "fit", lambda *a, **k: pytest.fail("a cached run must not train again")
+        runner, "fit", lambda *a, **k: pytest.fail("a cached run must not train again")
     )
     second = E.train(**request, progress=False)
-    assert first.test_acc == second.test_acc and len(second.history.test_acc) == 1
+    assert first.test_acc == second.test_acc
+    assert first.history.val_acc == second.history.val_acc
     for a, b in zip(
         first.model.state_dict().values(), second.model.state_dict().values()
     ):
         assert torch.equal(a, b)
 
 
+def test_editing_analysis_code_does_not_retrain(cache_folder, monkeypatch):
+    """The cache's promise: the key of a trained model ignores the analysis modules
+    (and this subpackage), and depends on the training code."""
+    from minimodels import cache
+
+    request = _tiny(seed=4)
+    E.train(**request, progress=False)
+    real = cache.source_digest.__wrapped__
+
+    def edited(exclude=()):
+        # as if every analysis module had been edited, but nothing else
+        digest = real(exclude)
+        return digest if set(runner.ANALYSIS) <= set(exclude) else digest + "edited"
+
+    monkeypatch.setattr(cache, "source_digest", edited)
+    assert E.is_cached(request)
+    assert cache.cached("results-demo", {}, lambda: 1) == 1
+    monkeypatch.setattr(runner, "_training_code", lambda: "edited training code")
+    assert not E.is_cached(request)
+
+
 def test_train_many_in_worker_processes_matches_the_cache(cache_folder):
-    requests = [
-        dict(
-            family="vit", seed=s, n_train=100, samples=100, model=TINY_VIT, max_shift=0
-        )
-        for s in (0, 1)
-    ]
-    runs = E.train_many(requests, workers=2, progress=False)
-    assert all(E._is_cached(r) for r in requests)
-    assert [r.spec["seed"] for r in runs] == [0, 1]
+    requests = [_tiny(seed=s) for s in (0, 1)]
+    runs = E.train_many(requests + requests[:1], workers=2, progress=False)
+    assert all(E.is_cached(r) for r in requests)
+    assert [r.spec["seed"] for r in runs] == [0, 1, 0]
 
 
 def test_params_to_match_interpolates_in_log_parameters():
@@ -109,10 +168,13 @@ def test_params_to_match_interpolates_in_log_parameters():
     assert E.params_to_match(rows, "ViT", 0.95) is None
 
 
-def test_summarise():
+def test_summarise_and_stats():
     assert E.summarise([1.0]) == (1.0, 0.0)
     mean, std = E.summarise([1.0, 2.0, 3.0])
     assert mean == 2.0 and std == pytest.approx(1.0)
+    s = E.stats([1.0, 2.0, 3.0])
+    assert s["low"] == pytest.approx(2 - 4.303 / 3**0.5, abs=1e-3)
+    assert E.stats([0.5])["low"] == E.stats([0.5])["high"] == 0.5
 
 
 def test_train_groups_returns_runs_grouped_like_the_requests(monkeypatch):
@@ -122,7 +184,7 @@ def test_train_groups_returns_runs_grouped_like_the_requests(monkeypatch):
         seen.append(len(requests))
         return [r["seed"] for r in requests]
 
-    monkeypatch.setattr(E, "train_many", fake_train_many)
+    monkeypatch.setattr(runner, "train_many", fake_train_many)
     groups = {"a": [{"seed": 1}, {"seed": 2}], ("b", 250): [{"seed": 3}], "c": []}
     assert E.train_groups(groups, progress=False) == {
         "a": [1, 2],
@@ -134,3 +196,24 @@ def test_train_groups_returns_runs_grouped_like_the_requests(monkeypatch):
 
 def test_dataset_is_loaded_once_per_process():
     assert E.dataset("mnist5k", 250) is E.dataset("mnist5k", 250)
+
+
+def test_warm_up_covers_every_chapter_once():
+    requests = E.all_requests()
+    keys = [repr(sorted(r.items())) for r in requests]
+    assert len(keys) == len(set(keys))
+    recipes_used = {r["recipe"] for r in requests}
+    assert recipes_used == set(recipes.RECIPES)
+    for group in (E.size_family_requests(), E.translation_requests()):
+        for reqs in group.values():
+            assert all(r in requests for r in reqs)
+
+
+def test_chapter_functions_are_not_shadowed_by_their_modules():
+    """``E.locality`` is the function chapter 08 calls, though a module shares its
+    name (as do translation, data_efficiency and robustness)."""
+    import types
+
+    for name in ("locality", "translation", "data_efficiency", "robustness"):
+        assert not isinstance(getattr(E, name), types.ModuleType), name
+    assert set(E.__all__) <= set(dir(E))

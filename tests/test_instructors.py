@@ -95,7 +95,7 @@ def test_full_scale_code_runs_on_fake_data(monkeypatch, name, image_size, channe
 
     fitted = []
 
-    def fake_fit(model, train, test=None, config=None, *, augment=None, **kwargs):
+    def fake_fit(model, train, val=None, config=None, *, augment=None, **kwargs):
         images, labels = train
         assert (
             images.shape == (12, channels, image_size, image_size)
@@ -104,7 +104,7 @@ def test_full_scale_code_runs_on_fake_data(monkeypatch, name, image_size, channe
         batch = augment(images[:2]) if augment is not None else images[:2]
         assert model(batch).shape == (2, 10)
         fitted.append(type(model).__name__)
-        return minimodels.train.History(test_acc=[0.1])
+        return minimodels.train.History(val_acc=[0.1])
 
     monkeypatch.setattr(minimodels.data, "load_torchvision", fake_load)
     monkeypatch.setattr(minimodels.train, "fit", fake_fit)

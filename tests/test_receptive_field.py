@@ -170,9 +170,9 @@ def test_effective_field_restores_training_mode_and_picks_a_channel():
         ),
         (SmallCNN(), r"layer 0 \(SmallCNN\).*nn.Sequential\(\*model.stages\)"),
         (
-            nn.Sequential(nn.Sequential(nn.Conv2d(1, 1, 3))),
-            r"layer 0.layer 0 \(Conv2d\)",
-        ),  # torch's, not ours
+            nn.Sequential(nn.Sequential(nn.Upsample(scale_factor=2))),
+            r"layer 0.layer 0 \(Upsample\)",
+        ),  # a layer that moves pixels in a way the rule does not cover
     ],
 )
 def test_bad_layers_are_explained(layers, message):
@@ -196,3 +196,13 @@ def test_bad_effective_field_input_is_explained():
         match=r"model must return a feature map \(B, C, H, W\), got shape \(4, 10\)",
     ):
         effective_receptive_field(SmallCNN(), (1, 28, 28), n_samples=4)
+
+
+def test_torch_layers_give_the_same_receptive_fields_as_ours():
+    def fields(kernels):
+        stack = nn.Sequential(*SmallCNN(kernels=kernels).stages)
+        return [(r.size, r.jump) for r in receptive_field(stack)]
+
+    assert fields("torch") == fields("ours")
+    with pytest.raises(ValueError, match="must be the same along H and W"):
+        receptive_field(nn.Conv2d(1, 1, (3, 5)))

@@ -23,23 +23,23 @@ def _mlp():
 def _small_mnist():
     split = load_mnist5k()
     x, y = split.train.tensors
-    xt, yt = split.test.tensors
-    return (x[:800], y[:800]), (xt[:300], yt[:300])
+    xv, yv = split.val.tensors
+    return (x[:800], y[:800]), (xv[:300], yv[:300])
 
 
 def _run(seed=0, **cfg):
-    train, test = _small_mnist()
+    train, val = _small_mnist()
     seed_everything(seed)
     model = _mlp()
     config = TrainConfig(epochs=3, batch_size=64, lr=3e-3, seed=seed, **cfg)
-    history = fit(model, train, test, config, device="cpu", progress=False)
+    history = fit(model, train, val, config, device="cpu", progress=False)
     return model, history
 
 
 def test_fit_is_deterministic_for_a_seed():
     m1, h1 = _run()
     m2, h2 = _run()
-    assert (h1.train_loss, h1.test_acc) == (h2.train_loss, h2.test_acc)
+    assert (h1.train_loss, h1.val_acc) == (h2.train_loss, h2.val_acc)
     for p1, p2 in zip(m1.parameters(), m2.parameters()):
         assert torch.equal(p1, p2)
     _, h3 = _run(seed=1)
@@ -50,18 +50,18 @@ def test_fit_learns_and_history_is_complete():
     model, history = _run(warmup_epochs=1, schedule="cosine", weight_decay=0.05)
     assert isinstance(history, History)
     assert (
-        len(history.train_loss) == len(history.train_acc) == len(history.test_acc) == 3
+        len(history.train_loss) == len(history.train_acc) == len(history.val_acc) == 3
     )
     assert history.train_loss[-1] < history.train_loss[0]
     assert (
-        history.test_acc[-1] > 0.5
+        history.val_acc[-1] > 0.5
     )  # 800 images, 3 short epochs: far above the 0.1 of chance
     assert history.seconds > 0
     assert not model.training
-    _, test = _small_mnist()
-    loss, acc = evaluate(model, test)
-    assert acc == pytest.approx(history.test_acc[-1]) and loss == pytest.approx(
-        history.test_loss[-1]
+    _, val = _small_mnist()
+    loss, acc = evaluate(model, val)
+    assert acc == pytest.approx(history.val_acc[-1]) and loss == pytest.approx(
+        history.val_loss[-1]
     )
 
 
@@ -72,11 +72,11 @@ def test_augment_runs_on_training_batches_only():
         seen.append(x.shape[0])
         return x
 
-    train, test = _small_mnist()
+    train, val = _small_mnist()
     fit(
         _mlp(),
         train,
-        test,
+        val,
         TrainConfig(epochs=1, batch_size=100),
         augment=augment,
         device="cpu",
@@ -113,3 +113,20 @@ def test_bad_config_and_data_are_explained():
         match="expected a TensorDataset or an \\(images, labels\\) pair, got Tensor",
     ):
         fit(_mlp(), torch.zeros(3), progress=False)
+
+
+def test_validation_every_few_epochs_and_after_the_last():
+    train, val = _small_mnist()
+    history = fit(
+        _mlp(),
+        train,
+        val,
+        TrainConfig(epochs=5, batch_size=200),
+        device="cpu",
+        progress=False,
+        val_every=2,
+    )
+    assert history.val_epochs == [2, 4, 5] and len(history.val_acc) == 3
+    assert len(history.train_acc) == 5
+    with pytest.raises(ValueError, match="val_every must be at least 1, got 0"):
+        fit(_mlp(), train, val, progress=False, val_every=0)

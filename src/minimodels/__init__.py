@@ -14,14 +14,15 @@ module                  what it holds
 ``pooling``             max / average / global / blur pooling (03)
 ``receptive_field``     analytic and effective receptive fields (03)
 ``cnn``                 ``SmallCNN`` (03-04)
-``recipes``             named model + training presets shared by chapters (04)
+``recipes``             every model the course trains, one table, one ``build`` (04)
 ``summary``             layer-by-layer shape and parameter tables (04)
-``experiments``         trained models (cached) and the experiments of 08-13 (04)
+``experiments``         cached training; one module per evidence chapter (04)
 ``patches``             ``patchify``, ``PatchEmbedding``, position tables (05)
 ``vit``                 ``ViT``, ``TransformerBlock``, ``to_torchvision`` (05-07)
 ``attention``           ``attention``, ``MultiHeadAttention`` (06)
 ``timing``              robust timing for speed ratios (06, ``benchmarks/``)
 ``augment``             random shifts for training (07)
+``stats``               mean and 95% t-interval over seeds; test-set sampling error (07)
 ``attention_distance``  mean attention distance per block and head (08)
 ``synthetic``           seeded images of simple shapes, the long-range task (08)
 ``verdicts``            the six claims' verdicts, computed from measurements (08-13)
@@ -30,7 +31,6 @@ module                  what it holds
 ``shifts``              shifting images; equivariance and shift robustness (10)
 ``hybrid``              ``ConvStem``, the convolutional stem of the hybrid ViT (11)
 ``corruptions``         noise, blur, occlusion, patch subsets (12)
-``stats``               mean and 95% t-interval over seeds; test-set sampling error
 ``shapes``              ``check_images``: the one input check of every layer
 ``cache``               results computed once per build, keyed by spec and code
 ``authoring``           for authors and instructors: student versions

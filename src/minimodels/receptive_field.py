@@ -67,6 +67,15 @@ def _check_int(value, what: str, minimum: int) -> int:
     return value
 
 
+def _square(value, what: str) -> int:
+    """One number from torch's ``int`` or ``(n, n)`` layer arguments."""
+    if isinstance(value, tuple):
+        if len(set(value)) != 1:
+            raise ValueError(f"{what} must be the same along H and W, got {value}")
+        value = value[0]
+    return _check_int(value, what, 0)
+
+
 def _spatial_layers(layers, prefix: str = "") -> Iterable[tuple[str, int, int, int]]:
     """Yield ``(description, K, stride, padding)`` for every layer that moves pixels."""
     if isinstance(layers, nn.Module) and not isinstance(
@@ -91,6 +100,18 @@ def _spatial_layers(layers, prefix: str = "") -> Iterable[tuple[str, int, int, i
                 stride,
                 layer.padding,
             )
+        elif isinstance(layer, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
+            # torch's layers (SmallCNN(kernels="torch")): square, single numbers only
+            K, stride, padding = (
+                _square(getattr(layer, name), f"{where}: {name}")
+                for name in ("kernel_size", "stride", "padding")
+            )
+            yield (
+                f"{type(layer).__name__} K{K} s{stride} p{padding}",
+                K,
+                stride,
+                padding,
+            )
         elif isinstance(layer, POINTWISE):
             continue
         elif isinstance(layer, (nn.Sequential, nn.ModuleList)):
@@ -99,7 +120,8 @@ def _spatial_layers(layers, prefix: str = "") -> Iterable[tuple[str, int, int, i
             raise ValueError(
                 f"receptive_field does not know how {where} "
                 f"({type(layer).__name__}) moves pixels; it handles "
-                "minimodels' Conv2d, MaxPool2d and AvgPool2d and pointwise layers "
+                "Conv2d, MaxPool2d and AvgPool2d (minimodels' or torch's) and "
+                "pointwise layers "
                 "(ReLU, BatchNorm2d, ...). "
                 "For a classifier pass its convolutional part, "
                 "e.g. nn.Sequential(*model.stages)."
@@ -123,7 +145,8 @@ def receptive_field(layers: Sequence | nn.Module) -> list[LayerRF]:
     """The receptive field after each spatial layer of a stack, from the input onwards.
 
     ``layers``: a list of ``(K, stride)`` or ``(K, stride, padding)`` tuples, or
-    our modules (``Conv2d``, ``MaxPool2d``, ``AvgPool2d``; pointwise layers such
+    modules (``Conv2d``, ``MaxPool2d``, ``AvgPool2d``, ours or torch's with square
+    kernels, strides and paddings; pointwise layers such
     as ``ReLU`` and ``BatchNorm2d`` are skipped; ``nn.Sequential`` and
     ``nn.ModuleList`` are walked). Returns one :class:`LayerRF` per spatial
     layer; an empty stack gives ``[]`` (a pixel sees itself: size 1, jump 1).

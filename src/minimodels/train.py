@@ -103,13 +103,18 @@ class TrainConfig:
 class History:
     """Per-epoch measurements from :func:`fit`.
 
-    The test lists stay empty without test data.
+    The validation lists stay empty without validation data. The test split is
+    not watched while training (choices are made on validation data); measure it
+    once at the end with :func:`evaluate`.
     """
 
     train_loss: list[float] = field(default_factory=list)
     train_acc: list[float] = field(default_factory=list)
-    test_loss: list[float] = field(default_factory=list)
-    test_acc: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_acc: list[float] = field(default_factory=list)
+    val_epochs: list[int] = field(
+        default_factory=list
+    )  # after which epochs (1, 2, ...)
     seconds: float = 0.0  # wall-clock time spent training (evaluation excluded)
 
 
@@ -215,19 +220,23 @@ def evaluate(model: nn.Module, data, batch_size: int = 512) -> tuple[float, floa
 def fit(
     model: nn.Module,
     train,
-    test=None,
+    val=None,
     config: TrainConfig | None = None,
     *,
     augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
     device: torch.device | str | None = None,
     progress: bool = True,
+    val_every: int = 1,
 ) -> History:
     """Train ``model`` with AdamW and cross-entropy; return its :class:`History`.
 
-    ``train`` and ``test`` are TensorDatasets (or ``(images, labels)`` pairs);
-    only their first two tensors are used. ``augment`` maps a batch of images
-    to a batch of the same shape and runs on training batches only. The model
-    is left on ``device`` (default :func:`default_device`) in eval mode.
+    ``train`` and ``val`` are TensorDatasets (or ``(images, labels)`` pairs);
+    only their first two tensors are used. ``val`` (optional) is evaluated after
+    every ``val_every`` epochs and after the last: the learning curve that choices
+    are made on (``history.val_epochs`` says after which epochs). ``augment`` maps
+    a batch of images to a batch of the same shape and runs on training batches
+    only. The model is left on ``device`` (default :func:`default_device`) in eval
+    mode.
     """
     config = config or TrainConfig()
     device = torch.device(device) if device is not None else default_device()
@@ -249,7 +258,9 @@ def fit(
     history = History()
 
     bar = _progress(config.epochs, progress, desc=type(model).__name__)
-    for _ in range(config.epochs):
+    if val_every < 1:
+        raise ValueError(f"val_every must be at least 1, got {val_every}")
+    for epoch in range(1, config.epochs + 1):
         model.train()
         start = time.perf_counter()
         total_loss, correct = 0.0, 0
@@ -272,11 +283,12 @@ def fit(
             "loss": f"{history.train_loss[-1]:.3f}",
             "acc": f"{history.train_acc[-1]:.3f}",
         }
-        if test is not None:
-            test_loss, test_acc = evaluate(model, test)
-            history.test_loss.append(test_loss)
-            history.test_acc.append(test_acc)
-            postfix["test_acc"] = f"{test_acc:.3f}"
+        if val is not None and (epoch % val_every == 0 or epoch == config.epochs):
+            val_loss, val_acc = evaluate(model, val)
+            history.val_epochs.append(epoch)
+            history.val_loss.append(val_loss)
+            history.val_acc.append(val_acc)
+            postfix["val_acc"] = f"{val_acc:.3f}"
         bar.set_postfix(postfix, refresh=False)
         bar.update()
     bar.close()

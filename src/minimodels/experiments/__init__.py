@@ -1,0 +1,119 @@
+r"""The experiments of the evidence chapters (08-13), runnable outside the notebooks.
+
+One module per chapter, named for what it measures, on one shared runner:
+
+===================  ==============================================================
+``runner``           data splits, training requests, the cache, worker processes
+``seeds``            numbers over seeds (mean, spread, 95% t-interval)
+``locality``         chapter 08: receptive fields, attention distances, long range
+``parameters``       chapter 09: accuracy against parameters and FLOPs
+``translation``      chapter 10: accuracy and consistency under shifts
+``data_efficiency``  chapter 11: accuracy against training-set size
+``robustness``       chapter 12: noise, blur, occlusion; the final table
+``warmup``           every model of the book, trained first (``make models``)
+===================  ==============================================================
+
+Every model is trained through :func:`runner.train`, which builds it from
+``minimodels.recipes``, trains it on the training split while recording the
+validation curve, tests it once, and caches weights and curves keyed by the
+full request. So chapter 04's CNN and chapter 07's ViT are trained once per
+build and reused by chapters 08-13, and chapter 13 re-reads every result.
+
+From a terminal::
+
+    python -c "from minimodels import experiments as E; \
+    print(E.train('vit', seed=1).test_acc)"
+"""
+
+from .data_efficiency import (
+    TRAIN_SIZES,
+    VARIANTS,
+    data_efficiency,
+    data_efficiency_requests,
+)
+from .locality import DIAGONAL_MODELS, diagonal_requests, locality
+from .parameters import (
+    CNN_WIDTHS,
+    VIT_DIMS,
+    parameter_efficiency,
+    params_to_match,
+    size_family_requests,
+)
+from .robustness import (
+    BLUR_SIGMAS,
+    NOISE_SIGMAS,
+    OCCLUDED_FRACTIONS,
+    OCCLUSION_PATCH,
+    robustness,
+)
+from .runner import (
+    DATASETS,
+    SEEDS,
+    Data,
+    Trained,
+    balanced_subset,
+    dataset,
+    is_cached,
+    request,
+    train,
+    train_groups,
+    train_many,
+)
+from .seeds import stats, summarise
+from .translation import (
+    SHIFT_DISTANCES,
+    SHIFT_IMAGES,
+    translation,
+    translation_requests,
+)
+from .warmup import all_requests, warm_up
+
+# One flat namespace for the chapters (``E.train``, ``E.locality()``, ...): the
+# functions named like their modules are imported after them, so the names mean
+# the functions.
+__all__ = [
+    # runner
+    "DATASETS",
+    "SEEDS",
+    "Data",
+    "Trained",
+    "dataset",
+    "balanced_subset",
+    "request",
+    "train",
+    "train_many",
+    "train_groups",
+    "is_cached",
+    # seeds
+    "stats",
+    "summarise",
+    # warmup
+    "all_requests",
+    "warm_up",
+    # chapter 08
+    "DIAGONAL_MODELS",
+    "diagonal_requests",
+    "locality",
+    # chapter 09
+    "CNN_WIDTHS",
+    "VIT_DIMS",
+    "size_family_requests",
+    "parameter_efficiency",
+    "params_to_match",
+    # chapter 10
+    "SHIFT_DISTANCES",
+    "SHIFT_IMAGES",
+    "translation_requests",
+    "translation",
+    # chapter 11
+    "TRAIN_SIZES",
+    "VARIANTS",
+    "data_efficiency_requests",
+    "data_efficiency",
+    # chapter 12
+    "NOISE_SIGMAS",
+    "BLUR_SIGMAS",
+    "OCCLUDED_FRACTIONS",
+    "OCCLUSION_PATCH",
+    "robustness",
+]
