@@ -88,6 +88,16 @@ def test_a_frozen_recipe_trains_on_train_and_val_and_curves_the_test_split():
 def test_request_of_an_experiment_model_fixes_the_images_seen():
     r = E.request("hybrid-small", 1, n_train=250, model={"dim": 48})
     assert r["samples"] == recipes.EXPERIMENT_SAMPLES and r["model"] == {"dim": 48}
+
+
+def test_one_model_asked_for_in_two_ways_is_one_request():
+    """Chapter 09's "CNN w8" and "ViT D32" are the experiment-size models that
+    chapter 10 asks for without overrides: one cache key, trained once."""
+    sizes, shifts = E.size_family_requests(), E.translation_requests()
+    assert sizes["CNN w8"] == shifts["CNN"] and sizes["ViT D32"] == shifts["ViT"]
+    assert E.request("cnn-small", 0, model={"widths": (4, 8, 16)})["model"] == {
+        "widths": (4, 8, 16)
+    }
     assert "samples" not in E.request("vit", 0)  # a recipe trains its own epochs
 
 
@@ -200,7 +210,7 @@ def test_dataset_is_loaded_once_per_process():
 
 def test_warm_up_covers_every_chapter_once():
     requests = E.all_requests()
-    keys = [repr(sorted(r.items())) for r in requests]
+    keys = [E.request_key(r) for r in requests]
     assert len(keys) == len(set(keys))
     recipes_used = {r["recipe"] for r in requests}
     assert recipes_used == set(recipes.RECIPES)

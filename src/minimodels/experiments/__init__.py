@@ -55,6 +55,7 @@ from .runner import (
     dataset,
     is_cached,
     request,
+    request_key,
     train,
     train_groups,
     train_many,
@@ -84,6 +85,7 @@ __all__ = [
     "train_many",
     "train_groups",
     "is_cached",
+    "request_key",
     # seeds
     "stats",
     "summarise",

@@ -16,6 +16,7 @@ import concurrent.futures as cf
 import functools
 import hashlib
 import inspect
+import json
 import math
 import multiprocessing
 import os
@@ -50,6 +51,7 @@ __all__ = [
     "train_many",
     "train_groups",
     "is_cached",
+    "request_key",
 ]
 
 DATASETS = ("mnist5k", "diagonal")
@@ -174,7 +176,9 @@ def request(recipe: str, seed: int, **kwargs) -> dict:
 
     Experiment-size recipes ("...-small") train for ``recipes.EXPERIMENT_SAMPLES``
     images seen unless ``samples`` says otherwise; ``kwargs`` are further
-    :func:`train` arguments.
+    :func:`train` arguments. ``model`` entries equal to the recipe's own are
+    dropped, so the same model asked for in two ways (chapter 09's "CNN w8" and
+    chapter 10's "CNN") has one cache key and is trained once.
     """
     if recipe not in recipes.RECIPES:
         raise ValueError(
@@ -183,7 +187,21 @@ def request(recipe: str, seed: int, **kwargs) -> dict:
     out: dict[str, Any] = {"recipe": recipe, "seed": seed}
     if recipe.endswith("-small"):
         out["samples"] = recipes.EXPERIMENT_SAMPLES
+    if "model" in kwargs:
+        default = recipes.RECIPES[recipe].model
+        model = {
+            k: v
+            for k, v in kwargs.pop("model").items()
+            if k not in default or default[k] != v
+        }
+        if model:
+            kwargs["model"] = model
     return {**out, **kwargs}
+
+
+def request_key(request: dict) -> str:
+    """One string per distinct request (the order of its keys is irrelevant)."""
+    return json.dumps(request, sort_keys=True)
 
 
 def _prepare(
@@ -293,11 +311,14 @@ def _train_quietly(request: dict) -> None:
     train(**request, progress=False)
 
 
-def is_cached(request: dict) -> bool:
-    """Whether :func:`train` would load ``request`` from the cache, not train it."""
-    spec = _prepare(**request)[-1]
+def _stored(spec: dict) -> bool:
     path = cache_path(_run_name(spec), spec, ANALYSIS)
     return path is not None and path.is_file()
+
+
+def is_cached(request: dict) -> bool:
+    """Whether :func:`train` would load ``request`` from the cache, not train it."""
+    return _stored(_prepare(**request)[-1])
 
 
 def train_many(
@@ -312,10 +333,11 @@ def train_many(
     identical to a sequential run on the same machine.
     """
     workers = workers or os.cpu_count() or 1
-    missing = [r for r in requests if not is_cached(r)]
+    specs = {request_key(r): _prepare(**r)[-1] for r in requests}  # once per run
+    missing = [r for r in requests if not _stored(specs[request_key(r)])]
     # dedupe (two chapters may ask for the same run), longest first
-    unique = list({_key(r): r for r in missing}.values())
-    unique.sort(key=_cost, reverse=True)
+    unique = list({request_key(r): r for r in missing}.values())
+    unique.sort(key=lambda r: _cost(specs[request_key(r)]), reverse=True)
     if unique and workers > 1 and cache_dir() is not None:
         bar = _progress(len(unique), progress, desc=f"training {len(unique)} models")
         with cf.ProcessPoolExecutor(
@@ -333,15 +355,8 @@ def train_many(
     ]
 
 
-def _key(r: dict) -> str:
-    import json
-
-    return json.dumps(r, sort_keys=True)
-
-
-def _cost(r: dict) -> float:
-    """A rough relative cost of a request, to start the longest runs first."""
-    spec = _prepare(**r)[-1]
+def _cost(spec: dict) -> float:
+    """A rough relative cost of a run, to start the longest runs first."""
     size = 4.0 if not spec["recipe"].endswith("-small") else 1.0
     return size * spec["training"]["epochs"] * spec["n_train"]
 

@@ -15,7 +15,7 @@ import time
 from .data_efficiency import data_efficiency_requests
 from .locality import diagonal_requests
 from .parameters import size_family_requests
-from .runner import SEEDS, is_cached, request, train_many
+from .runner import SEEDS, is_cached, request, request_key, train_many
 from .translation import translation_requests
 
 __all__ = ["all_requests", "warm_up"]
@@ -38,7 +38,7 @@ def all_requests(seeds=SEEDS) -> list[dict]:
         runs += [r for reqs in per_size.values() for r in reqs]
     unique: dict[str, dict] = {}
     for r in runs:
-        unique.setdefault(repr(sorted(r.items())), r)
+        unique.setdefault(request_key(r), r)
     return list(unique.values())
 
 
