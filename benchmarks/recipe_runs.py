@@ -37,7 +37,7 @@ def main(recipe: str, label: str, doc: str) -> None:
     args = parser.parse_args()
     machine = describe_machine()
     print(machine)
-    merge = RECIPES[recipe].train_split == "train+val"
+    merge = RECIPES[recipe].merges_val
     data = dataset("mnist5k", merge_val=merge)
     runs: dict[str, dict[str, list[float]]] = {}
     for seed in args.seeds:

@@ -41,7 +41,7 @@ def test_every_subset_an_experiment_uses_is_balanced_and_not_sorted():
     """Each training set of every request of the book (chapters 08-12)."""
     seen = set()
     for r in E.all_requests():
-        merge = recipes.RECIPES[r["recipe"]].train_split == "train+val"
+        merge = recipes.RECIPES[r["recipe"]].merges_val
         key = (r.get("data", "mnist5k"), r.get("n_train"), r["seed"], merge)
         if key in seen:
             continue
@@ -94,7 +94,14 @@ def test_one_model_asked_for_in_two_ways_is_one_request():
     """Chapter 09's "CNN w8" and "ViT D32" are the experiment-size models that
     chapter 10 asks for without overrides: one cache key, trained once."""
     sizes, shifts = E.size_family_requests(), E.translation_requests()
-    assert sizes["CNN w8"] == shifts["CNN"] and sizes["ViT D32"] == shifts["ViT"]
+    full = recipes.BUDGETS[-1]
+    assert sizes[("CNN w8", full)] == shifts["CNN"]
+    assert sizes[("ViT D32", full)] == shifts["ViT"]
+    # asked with n_train=3500 (the whole split) by chapter 11: the same run
+    ch11 = E.data_efficiency_requests()[("ViT + shifts", 3500, full)]
+    assert [runner._prepare(**r)[-1] for r in ch11] == [
+        runner._prepare(**r)[-1] for r in shifts["ViT + shifts"]
+    ]
     assert E.request("cnn-small", 0, model={"widths": (4, 8, 16)})["model"] == {
         "widths": (4, 8, 16)
     }
@@ -178,6 +185,63 @@ def test_params_to_match_interpolates_in_log_parameters():
     assert E.params_to_match(rows, "ViT", 0.95) is None
 
 
+def test_budget_axis_trains_every_seed_at_full_budget_and_seed_0_at_half():
+    half, full = recipes.BUDGETS
+    assert full == 2 * half == recipes.EXPERIMENT_SAMPLES
+    axis = E.axis_requests(lambda s, b: E.request("vit-small", s, samples=b))
+    assert [r["seed"] for r in axis[full]] == list(E.SEEDS)
+    assert [r["seed"] for r in axis[half]] == list(E.HALF_SEEDS)
+    sizes = E.size_family_requests()
+    assert {b for _, b in sizes} == {half, full}
+
+
+class _Run:
+    def __init__(self, seed, val, images):
+        self.spec, self.val_acc, self.images_seen = {"seed": seed}, val, images
+
+
+def test_convergence_compares_the_same_seeds_across_budgets():
+    full = [_Run(0, 0.950, 160), _Run(1, 0.99, 160), _Run(2, 0.99, 160)]
+    moved = E.convergence([_Run(0, 0.940, 80)], full)
+    assert moved["change"] == pytest.approx(1.0) and not moved["converged"]
+    assert moved["seeds"] == [0] and moved["budgets"] == [80, 160]
+    assert E.convergence([_Run(0, 0.948, 80)], full)["converged"]
+    assert not E.convergence([_Run(0, 0.960, 80)], full)["converged"]  # either way
+    with pytest.raises(ValueError, match="full-budget run"):
+        E.convergence([_Run(5, 0.9, 80)], full)
+
+
+def test_small_training_sets_are_capped_in_epochs():
+    half, full = recipes.BUDGETS
+    assert E.samples_for(3500, full) == full and E.samples_for(2000, full) == full
+    assert E.samples_for(250, full) == 250 * full // 2000  # 80 epochs
+    assert E.samples_for(250, half) == E.samples_for(250, full) // 2  # halves too
+
+
+def test_size_to_reach_and_the_data_multiplier():
+    curves = {
+        "CNN": {250: {"mean": 0.90}, 1000: {"mean": 0.95}},
+        "ViT": {250: {"mean": 0.70}, 1000: {"mean": 0.90}, 4000: {"mean": 0.92}},
+    }
+    assert E.size_to_reach(curves["ViT"], 0.90) == pytest.approx(1000)
+    assert E.size_to_reach(curves["ViT"], 0.80) == pytest.approx(500)  # log scale
+    assert E.size_to_reach(curves["ViT"], 0.60) == 250
+    assert E.size_to_reach(curves["ViT"], 0.99) is None
+    assert E.data_multiplier(curves, "ViT", "CNN", 250) == (pytest.approx(4.0), 0.90)
+    assert E.data_multiplier(curves, "ViT", "CNN", 1000) == (None, 0.95)
+
+
+def test_flops_to_reach_takes_the_cheapest_size_that_gets_there():
+    rows = [
+        {"family": "CNN", "flops_to_reach": [3e9, None]},
+        {"family": "CNN", "flops_to_reach": [5e9, 8e9]},
+        {"family": "ViT", "flops_to_reach": [None, None]},
+    ]
+    assert E.flops_to_reach(rows, "CNN", 0.95) == 3e9
+    assert E.flops_to_reach(rows, "CNN", 0.97) == 8e9
+    assert E.flops_to_reach(rows, "ViT", 0.95) is None
+
+
 def test_summarise_and_stats():
     assert E.summarise([1.0]) == (1.0, 0.0)
     mean, std = E.summarise([1.0, 2.0, 3.0])
@@ -210,13 +274,18 @@ def test_dataset_is_loaded_once_per_process():
 
 def test_warm_up_covers_every_chapter_once():
     requests = E.all_requests()
-    keys = [E.request_key(r) for r in requests]
-    assert len(keys) == len(set(keys))
+    keys = {E.request_key(runner._prepare(**r)[-1]) for r in requests}
+    assert len(keys) == len(requests)  # each model once, however it is asked for
     recipes_used = {r["recipe"] for r in requests}
     assert recipes_used == set(recipes.RECIPES)
-    for group in (E.size_family_requests(), E.translation_requests()):
+    for group in (
+        E.size_family_requests(),
+        E.translation_requests(),
+        E.data_efficiency_requests(),
+        E.diagonal_requests(),
+    ):
         for reqs in group.values():
-            assert all(r in requests for r in reqs)
+            assert all(E.request_key(runner._prepare(**r)[-1]) in keys for r in reqs)
 
 
 def test_chapter_functions_are_not_shadowed_by_their_modules():

@@ -49,15 +49,20 @@ def test_claim2_is_wrong_when_tokens_mix():
     assert V.claim2(d).verdict == V.HOLDS
 
 
+CONVERGED = {"converged": True}
+
+
 def parameters(vit_acc=(0.7, 0.8, 0.85), growth=4096):
     rows = [
-        {"family": "CNN", "parameters": p, "mean": a}
+        {"name": f"CNN {p}", "family": "CNN", "parameters": p, "mean": a}
         for p, a in [(5000, 0.93), (18000, 0.97)]
     ]
     rows += [
-        {"family": "ViT", "parameters": p, "mean": a}
+        {"name": f"ViT {p}", "family": "ViT", "parameters": p, "mean": a}
         for p, a in zip([6000, 20000, 70000], vit_acc)
     ]
+    for r in rows:
+        r["budget"] = dict(CONVERGED)
     refs = [
         {"name": "resnet50", "parameters": 25_557_032, "published_top1": 76.13},
         {"name": "vit_b_16", "parameters": 86_567_656, "published_top1": 81.07},
@@ -86,7 +91,7 @@ def test_claim3_follows_the_parameter_ratio():
 
 def translation(cnn=0.95, vit=0.80, recipe=(0.99, 0.95, 0.75)):
     d = [0, 1, 2, 3, 4]
-    flat = lambda c: [(1.0, 0.0)] + [(c, 0.01)] * 4  # noqa: E731
+    flat = lambda c: [{"mean": 1.0}] + [{"mean": c}] * 4  # noqa: E731
     plain = lambda c: [1.0] + [c] * 4  # noqa: E731
     names = ["CNN recipe", "ViT recipe", "ViT recipe without shifts"]
     return {
@@ -141,6 +146,9 @@ def data(gap_small=20.0, gap_large=5.0, hybrid_small=0.85):
         },
         "hybrid": {250: {"mean": hybrid_small}, 4000: {"mean": 0.95}},
     }
+    for per_size in curves.values():
+        for point in per_size.values():
+            point["budget"] = dict(CONVERGED)
     return {"sizes": [250, 4000], "curves": curves}
 
 
@@ -151,6 +159,22 @@ def test_claim6_follows_the_gap():
     )
     assert V.claim6(data(gap_large=0.0, hybrid_small=0.71)).verdict == V.HOLDS
     assert V.claim6(data(gap_small=3.0, gap_large=2.0)).verdict == V.WRONG
+
+
+def test_unconverged_models_withhold_the_verdict():
+    """A verdict that rests on a model still moving when its budget doubles is
+    "not measured at our budget", whatever the measurements say."""
+    p = parameters()
+    p["rows"][-1]["budget"]["converged"] = False
+    v = V.claim3(p)
+    assert v.verdict == V.NOT_MEASURED and any("ViT 70000" in r for r in v.reasons)
+    d = data()
+    d["curves"]["ViT"][250]["budget"]["converged"] = False
+    v = V.claim6(d)
+    assert v.verdict == V.NOT_MEASURED and any("ViT at 250" in r for r in v.reasons)
+    d = data()
+    d["curves"]["hybrid"][250]["budget"]["converged"] = False  # not what it rests on
+    assert V.claim6(d).verdict == V.CAVEATS
 
 
 def test_markdown_table_lists_every_verdict():

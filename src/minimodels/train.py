@@ -238,6 +238,8 @@ def fit(
     only. The model is left on ``device`` (default :func:`default_device`) in eval
     mode.
     """
+    if val_every < 1:
+        raise ValueError(f"val_every must be at least 1, got {val_every}")
     config = config or TrainConfig()
     device = torch.device(device) if device is not None else default_device()
     x_train, y_train = _tensors(train)
@@ -258,8 +260,6 @@ def fit(
     history = History()
 
     bar = _progress(config.epochs, progress, desc=type(model).__name__)
-    if val_every < 1:
-        raise ValueError(f"val_every must be at least 1, got {val_every}")
     for epoch in range(1, config.epochs + 1):
         model.train()
         start = time.perf_counter()

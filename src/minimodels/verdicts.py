@@ -3,8 +3,11 @@
 Each ``claimN`` function takes the results of the experiment that tests the
 claim (``minimodels.experiments``) and returns a :class:`Verdict`: one of
 "holds", "holds with caveats" or "wrong", the measured numbers it rests on, and
-the reasons. The thresholds are module constants, stated in the chapters, so a
-reader can see, and change, what would flip a verdict.
+the reasons; or "not measured at our budget" where the models it rests on had
+not converged (doubling their training budget still moved them by
+``recipes.CONVERGED_POINTS`` or more: chapters 09 and 11). The thresholds are
+module constants, stated in the chapters, so a reader can see, and change, what
+would flip a verdict.
 """
 
 from __future__ import annotations
@@ -12,11 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .experiments import params_to_match
+from .recipes import CONVERGED_POINTS
 
 __all__ = [
     "HOLDS",
     "CAVEATS",
     "WRONG",
+    "NOT_MEASURED",
     "Verdict",
     "CLAIMS",
     "claim1",
@@ -36,6 +41,7 @@ __all__ = [
 ]
 
 HOLDS, CAVEATS, WRONG = "holds", "holds with caveats", "wrong"
+NOT_MEASURED = "not measured at our budget"
 
 CLAIMS = {
     1: (
@@ -92,7 +98,9 @@ class Verdict:
         return CLAIMS[self.claim]
 
 
-def _grade(holds: bool, caveats: list[str]) -> str:
+def _grade(holds: bool, caveats: list[str], converged: bool = True) -> str:
+    if not converged:
+        return NOT_MEASURED
     if not holds:
         return WRONG
     return CAVEATS if caveats else HOLDS
@@ -203,9 +211,15 @@ def claim3(parameters: dict) -> Verdict:
         f"the ViT family needs {'more than ' if needed is None else ''}"
         f"{ratio:.1f}x the parameters of the smallest CNN to reach its {target:.1%}"
     ]
+    moving = [r["name"] for r in rows if not r["budget"]["converged"]]
+    if moving:
+        reasons.append(
+            "not converged (doubling the budget still moves validation accuracy "
+            f"by {CONVERGED_POINTS} points or more): {', '.join(moving)}"
+        )
     return Verdict(
         3,
-        _grade(more, caveats),
+        _grade(more, caveats, converged=not moving),
         {"ratio": ratio, "reached": needed is not None, "target": target},
         reasons + caveats,
     )
@@ -224,8 +238,8 @@ def claim4(translation: dict) -> Verdict:
         return sum(values[i] for i in small) / len(small)
 
     def seed_means(name: str) -> list[float]:
-        # variants hold (mean, sd) over seeds per distance
-        return [mean for mean, _ in v[name]["consistency"]]
+        # variants hold the mean and 95% interval over seeds per distance
+        return [point["mean"] for point in v[name]["consistency"]]
 
     cnn, vit = consistency(seed_means("CNN")), consistency(seed_means("ViT"))
     holds = cnn - vit >= CONSISTENCY_GAP
@@ -342,9 +356,20 @@ def claim6(data: dict) -> Verdict:
         f"CNN lead over ViT (no augmentation): {gap_lo:.1f} points at {lo} images, "
         f"{gap_hi:.1f} at {hi}"
     ]
+    moving = [
+        f"{name} at {n}"
+        for name in ("CNN", "ViT")
+        for n in (lo, hi)
+        if not c[name][n]["budget"]["converged"]
+    ]
+    if moving:
+        reasons.append(
+            "not converged (doubling the budget still moves validation accuracy "
+            f"by {CONVERGED_POINTS} points or more): {', '.join(moving)}"
+        )
     return Verdict(
         6,
-        _grade(holds, caveats),
+        _grade(holds, caveats, converged=not moving),
         {"gap_small": gap_lo, "gap_large": gap_hi, "hybrid_recovered": recovered},
         reasons + caveats,
     )

@@ -5,6 +5,7 @@ One module per chapter, named for what it measures, on one shared runner:
 ===================  ==============================================================
 ``runner``           data splits, training requests, the cache, worker processes
 ``seeds``            numbers over seeds (mean, spread, 95% t-interval)
+``budget``           the budget axis: has a model converged?
 ``locality``         chapter 08: receptive fields, attention distances, long range
 ``parameters``       chapter 09: accuracy against parameters and FLOPs
 ``translation``      chapter 10: accuracy and consistency under shifts
@@ -25,16 +26,23 @@ From a terminal::
     print(E.train('vit', seed=1).test_acc)"
 """
 
+from .budget import HALF_SEEDS, axis_requests, convergence
 from .data_efficiency import (
+    HYBRID_SIZES,
     TRAIN_SIZES,
     VARIANTS,
     data_efficiency,
     data_efficiency_requests,
+    data_multiplier,
+    samples_for,
+    size_to_reach,
 )
 from .locality import DIAGONAL_MODELS, diagonal_requests, locality
 from .parameters import (
     CNN_WIDTHS,
+    TARGETS,
     VIT_DIMS,
+    flops_to_reach,
     parameter_efficiency,
     params_to_match,
     size_family_requests,
@@ -89,6 +97,10 @@ __all__ = [
     # seeds
     "stats",
     "summarise",
+    # budget
+    "HALF_SEEDS",
+    "axis_requests",
+    "convergence",
     # warmup
     "all_requests",
     "warm_up",
@@ -102,6 +114,8 @@ __all__ = [
     "size_family_requests",
     "parameter_efficiency",
     "params_to_match",
+    "TARGETS",
+    "flops_to_reach",
     # chapter 10
     "SHIFT_DISTANCES",
     "SHIFT_IMAGES",
@@ -112,6 +126,10 @@ __all__ = [
     "VARIANTS",
     "data_efficiency_requests",
     "data_efficiency",
+    "HYBRID_SIZES",
+    "samples_for",
+    "size_to_reach",
+    "data_multiplier",
     # chapter 12
     "NOISE_SIGMAS",
     "BLUR_SIGMAS",

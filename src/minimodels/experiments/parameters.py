@@ -1,4 +1,4 @@
-"""Chapter 09: accuracy against parameters and FLOPs for both families."""
+"""Chapter 09: accuracy against parameters and training compute for both families."""
 
 from __future__ import annotations
 
@@ -8,37 +8,55 @@ from dataclasses import asdict
 from .. import recipes
 from ..cache import cached
 from ..train import count_parameters
+from .budget import axis_requests, convergence
 from .runner import SEEDS, request, train_groups
 from .seeds import stats
 
 __all__ = [
     "CNN_WIDTHS",
     "VIT_DIMS",
+    "TARGETS",
     "size_family_requests",
     "parameter_efficiency",
     "params_to_match",
+    "flops_to_reach",
 ]
 
-CNN_WIDTHS = (4, 8, 16)  # SmallCNN widths (w, 2w, 4w)
+CNN_WIDTHS = (2, 4, 8)  # SmallCNN widths (w, 2w, 4w), two convolutions per stage
 VIT_DIMS = (16, 32, 64)  # ViT widths D (2 blocks, D / 16 heads, MLP 2D)
+TARGETS = (0.95, 0.97)  # accuracies whose cost in parameters and FLOPs is measured
 
 
-def size_family_requests(seeds=SEEDS) -> dict[str, list[dict]]:
-    """Chapter 09's families: three sizes each, no augmentation, experiment budget."""
-    out = {}
-    for w in CNN_WIDTHS:
-        out[f"CNN w{w}"] = [
-            request("cnn-small", s, model={"widths": (w, 2 * w, 4 * w)}) for s in seeds
-        ]
+def _size_models() -> dict[str, tuple[str, dict]]:
+    out = {
+        f"CNN w{w}": ("cnn-small", {"widths": (w, 2 * w, 4 * w)}) for w in CNN_WIDTHS
+    }
     for d in VIT_DIMS:
-        model = {"dim": d, "heads": max(1, d // 16), "mlp_dim": 2 * d}
-        out[f"ViT D{d}"] = [request("vit-small", s, model=model) for s in seeds]
+        out[f"ViT D{d}"] = (
+            "vit-small",
+            {"dim": d, "heads": max(1, d // 16), "mlp_dim": 2 * d},
+        )
+    return out
+
+
+def size_family_requests(seeds=SEEDS) -> dict[tuple[str, int], list[dict]]:
+    """Chapter 09's families, three sizes each, no augmentation (the architecture
+    alone): (name, budget) -> runs, at both budgets of the axis."""
+    out = {}
+    for name, (recipe, model) in _size_models().items():
+        axis = axis_requests(
+            lambda s, b, recipe=recipe, model=model: request(
+                recipe, s, model=model, samples=b
+            ),
+            seeds,
+        )
+        out.update({(name, b): reqs for b, reqs in axis.items()})
     return out
 
 
 def parameter_efficiency(seeds=SEEDS, progress: bool = True) -> dict:
-    """Chapter 09: accuracy against parameters and FLOPs for both families;
-    torchvision's references."""
+    """Chapter 09: accuracy against parameters and training FLOPs for both families,
+    at both budgets; torchvision's references."""
     return cached(
         "results-parameters",
         {"seeds": list(seeds)},
@@ -46,26 +64,47 @@ def parameter_efficiency(seeds=SEEDS, progress: bool = True) -> dict:
     )
 
 
+def _first_reaching(curve: list[float], images: list[int], target: float):
+    """Images seen when a validation curve first reaches ``target`` (None: never)."""
+    return next((n for acc, n in zip(curve, images) if acc >= target), None)
+
+
 def _parameter_efficiency(seeds, progress: bool) -> dict:
     from ..flops import count_flops, reference_models
     from ..vit import ViT
 
+    half, full = recipes.BUDGETS
+    runs = train_groups(size_family_requests(seeds), progress=progress)
     rows = []
-    for name, runs in train_groups(
-        size_family_requests(seeds), progress=progress
-    ).items():
-        model = runs[0].model
+    for name in _size_models():
+        group, halves = runs[(name, full)], runs[(name, half)]
+        first = group[0]
+        flops = count_flops(first.model, (1, 1, 28, 28))
+        epochs = first.history.val_epochs
+        images = [e * first.spec["n_train"] for e in epochs]
+        curves = [t.history.val_acc for t in group]
+        # Training FLOPs (3 x forward FLOPs x images seen: forward, and a backward
+        # pass of about twice its cost) until the validation curve first reaches the
+        # target, mean over seeds; None unless every seed gets there.
+        to_reach = []
+        for target in TARGETS:
+            seen = [_first_reaching(c, images, target) for c in curves]
+            to_reach.append(None if None in seen else 3 * flops * sum(seen) / len(seen))
         rows.append(
             {
                 "name": name,
                 "family": "CNN" if name.startswith("CNN") else "ViT",
-                "parameters": runs[0].parameters,
-                "flops": count_flops(model, (1, 1, 28, 28)),
-                "images_seen": runs[0].images_seen,
-                **stats([t.test_acc for t in runs]),
-                "val": stats([t.val_acc for t in runs]),
-                "curves": [t.history.val_acc for t in runs],
-                "curve_epochs": runs[0].history.val_epochs,
+                "parameters": first.parameters,
+                "flops": flops,
+                "images_seen": first.images_seen,
+                "training_flops": 3 * flops * first.images_seen,
+                **stats([t.test_acc for t in group]),
+                "val": stats([t.val_acc for t in group]),
+                "curves": curves,
+                "curve_images": images,
+                "flops_to_reach": to_reach,
+                "budget": convergence(halves, group),
+                "half_test": stats([t.test_acc for t in halves]),
             }
         )
     # Weight sharing in a ViT: the same blocks serve any number of tokens; only the
@@ -77,6 +116,9 @@ def _parameter_efficiency(seeds, progress: bool) -> dict:
     refs = [asdict(r) for r in reference_models()]
     return {
         "rows": rows,
+        "targets": list(TARGETS),
+        "budgets": list(recipes.BUDGETS),
+        "converged": all(r["budget"]["converged"] for r in rows),
         "vit_growth_28_to_56": growth,
         "position_growth_28_to_56": position_growth,
         "references": refs,
@@ -84,8 +126,8 @@ def _parameter_efficiency(seeds, progress: bool) -> dict:
 
 
 def params_to_match(rows: list[dict], family: str, accuracy: float) -> float | None:
-    """Parameters ``family`` needs to reach ``accuracy``: log-linear interpolation
-    between its sizes.
+    """Parameters ``family`` needs to reach ``accuracy`` (mean test accuracy):
+    log-linear interpolation between its sizes.
 
     None when no size of the family reaches it (then the family needs more than its
     largest).
@@ -98,3 +140,16 @@ def params_to_match(rows: list[dict], family: str, accuracy: float) -> float | N
             t = (accuracy - a0) / (a1 - a0)
             return float(math.exp(math.log(p0) + t * (math.log(p1) - math.log(p0))))
     return float(pts[0][0]) if pts and pts[0][1] >= accuracy else None
+
+
+def flops_to_reach(rows: list[dict], family: str, target: float) -> float | None:
+    """Training FLOPs the cheapest size of ``family`` spends until its validation
+    accuracy first reaches ``target`` (mean over seeds); None if no size gets there
+    with every seed. ``target`` is one of :data:`TARGETS`."""
+    k = list(TARGETS).index(target)
+    costs = [
+        r["flops_to_reach"][k]
+        for r in rows
+        if r["family"] == family and r["flops_to_reach"][k] is not None
+    ]
+    return min(costs) if costs else None

@@ -174,11 +174,12 @@ def dataset(
 def request(recipe: str, seed: int, **kwargs) -> dict:
     """The request for a model of ``recipe`` (a name in ``recipes.RECIPES``).
 
-    Experiment-size recipes ("...-small") train for ``recipes.EXPERIMENT_SAMPLES``
-    images seen unless ``samples`` says otherwise; ``kwargs`` are further
-    :func:`train` arguments. ``model`` entries equal to the recipe's own are
-    dropped, so the same model asked for in two ways (chapter 09's "CNN w8" and
-    chapter 10's "CNN") has one cache key and is trained once.
+    Experiment-size recipes ("...-small") train for the full budget
+    (``recipes.BUDGETS[-1]`` images seen) unless ``samples`` says otherwise;
+    ``kwargs`` are further :func:`train` arguments. ``model`` entries equal to
+    the recipe's own are dropped, so the same model asked for in two ways
+    (chapter 09's "CNN w8" and chapter 10's "CNN") has one cache key and is
+    trained once.
     """
     if recipe not in recipes.RECIPES:
         raise ValueError(
@@ -186,7 +187,7 @@ def request(recipe: str, seed: int, **kwargs) -> dict:
         )
     out: dict[str, Any] = {"recipe": recipe, "seed": seed}
     if recipe.endswith("-small"):
-        out["samples"] = recipes.EXPERIMENT_SAMPLES
+        out["samples"] = recipes.BUDGETS[-1]  # read now: an instructor may change it
     if "model" in kwargs:
         default = recipes.RECIPES[recipe].model
         model = {
@@ -219,7 +220,7 @@ def _prepare(
     model_args = dict(model or {})
     # Subsets change with the seed, so a learning curve's spread includes which
     # images were drawn, not only the initialisation.
-    merge = recipes.RECIPES[recipe].train_split == "train+val"
+    merge = recipes.RECIPES[recipe].merges_val
     splits = dataset(data, n_train, seed, merge)
     if splits.classes != 10:
         model_args["num_classes"] = splits.classes
@@ -335,8 +336,9 @@ def train_many(
     workers = workers or os.cpu_count() or 1
     specs = {request_key(r): _prepare(**r)[-1] for r in requests}  # once per run
     missing = [r for r in requests if not _stored(specs[request_key(r)])]
-    # dedupe (two chapters may ask for the same run), longest first
-    unique = list({request_key(r): r for r in missing}.values())
+    # dedupe by what is trained (two chapters may ask for the same run, even in two
+    # ways: n_train=3500 is the whole split), longest first
+    unique = list({request_key(specs[request_key(r)]): r for r in missing}.values())
     unique.sort(key=lambda r: _cost(specs[request_key(r)]), reverse=True)
     if unique and workers > 1 and cache_dir() is not None:
         bar = _progress(len(unique), progress, desc=f"training {len(unique)} models")

@@ -15,7 +15,7 @@ import time
 from .data_efficiency import data_efficiency_requests
 from .locality import diagonal_requests
 from .parameters import size_family_requests
-from .runner import SEEDS, is_cached, request, request_key, train_many
+from .runner import SEEDS, _prepare, is_cached, request, request_key, train_many
 from .translation import translation_requests
 
 __all__ = ["all_requests", "warm_up"]
@@ -32,13 +32,12 @@ def all_requests(seeds=SEEDS) -> list[dict]:
         diagonal_requests(seeds),
         size_family_requests(seeds),
         translation_requests(seeds),
+        data_efficiency_requests(seeds),
     ):
         runs += [r for reqs in group.values() for r in reqs]
-    for per_size in data_efficiency_requests(seeds).values():
-        runs += [r for reqs in per_size.values() for r in reqs]
     unique: dict[str, dict] = {}
-    for r in runs:
-        unique.setdefault(request_key(r), r)
+    for r in runs:  # one per model trained, however a chapter asks for it
+        unique.setdefault(request_key(_prepare(**r)[-1]), r)
     return list(unique.values())
 
 

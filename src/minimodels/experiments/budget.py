@@ -1,0 +1,56 @@
+"""The budget axis of chapters 09 and 11: has a model been trained to a plateau?
+
+Every model a verdict reads trains at the full budget (``recipes.BUDGETS[-1]``
+images seen) with every seed, and once more at half of it with the seeds of
+:data:`HALF_SEEDS`. Doubling the budget is the test: a model has *converged*
+when its validation accuracy moves by less than ``recipes.CONVERGED_POINTS``
+between the two, compared seed by seed (same initialisation, same subset), so
+that what is compared is the training length alone.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from .. import recipes
+from .runner import SEEDS, Trained
+
+__all__ = ["HALF_SEEDS", "axis_requests", "convergence"]
+
+HALF_SEEDS = (0,)  # the smaller budget of the axis: one seed, paired with the same seed
+
+
+def axis_requests(
+    make: Callable[[int, int], dict], seeds=SEEDS
+) -> dict[int, list[dict]]:
+    """budget -> requests: ``make(seed, budget)`` for every seed at the full budget
+    and for :data:`HALF_SEEDS` at the half budget."""
+    half, full = recipes.BUDGETS
+    return {
+        half: [make(s, half) for s in seeds if s in HALF_SEEDS],
+        full: [make(s, full) for s in seeds],
+    }
+
+
+def convergence(half: list[Trained], full: list[Trained]) -> dict:
+    """How much doubling the budget moved validation accuracy, seed by seed.
+
+    Returns the two budgets (images seen), the mean validation accuracy of the
+    half-budget runs and of the full-budget runs with the same seeds, the change in
+    points, and whether it is below ``recipes.CONVERGED_POINTS``.
+    """
+    by_seed = {t.spec["seed"]: t for t in full}
+    pairs = [(h, by_seed[h.spec["seed"]]) for h in half if h.spec["seed"] in by_seed]
+    if not pairs:
+        raise ValueError("convergence needs a full-budget run for a half-budget seed")
+    half_val = sum(h.val_acc for h, _ in pairs) / len(pairs)
+    full_val = sum(f.val_acc for _, f in pairs) / len(pairs)
+    change = 100 * (full_val - half_val)
+    return {
+        "budgets": [pairs[0][0].images_seen, pairs[0][1].images_seen],
+        "seeds": [h.spec["seed"] for h, _ in pairs],
+        "half_val": half_val,
+        "full_val": full_val,
+        "change": change,
+        "converged": abs(change) < recipes.CONVERGED_POINTS,
+    }
