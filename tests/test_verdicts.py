@@ -175,6 +175,12 @@ def test_unconverged_models_withhold_the_verdict():
     d = data()
     d["curves"]["hybrid"][250]["budget"]["converged"] = False  # not what it rests on
     assert V.claim6(d).verdict == V.CAVEATS
+    t = translation()
+    t["variants"]["ViT"]["budget"] = {"converged": False}
+    v = V.claim4(t)
+    assert v.verdict == V.NOT_MEASURED and any("ViT" in r for r in v.reasons[1:])
+    t["variants"]["ViT"]["budget"] = dict(CONVERGED)
+    assert V.claim4(t).verdict == V.CAVEATS
 
 
 def test_markdown_table_lists_every_verdict():

@@ -262,9 +262,19 @@ def claim4(translation: dict) -> Verdict:
             "the gap is largely learned, not built in"
         )
     reasons = [f"consistency under 1-3 px shifts: CNN {cnn:.1%}, ViT {vit:.1%}"]
+    moving = [
+        name
+        for name in ("CNN", "ViT")
+        if "budget" in v[name] and not v[name]["budget"]["converged"]
+    ]
+    if moving:
+        reasons.append(
+            "not converged (doubling the budget still moves validation accuracy "
+            f"by {CONVERGED_POINTS} points or more): {', '.join(moving)}"
+        )
     return Verdict(
         4,
-        _grade(holds, caveats),
+        _grade(holds, caveats, converged=not moving),
         {
             "cnn": cnn,
             "vit": vit,

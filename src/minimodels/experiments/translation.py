@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from .. import recipes
 from ..cache import cached
 from ..data import load_mnist5k
+from .budget import HALF_SEEDS, convergence
 from .runner import SEEDS, request, train_groups
 from .seeds import stats
 
@@ -58,7 +60,16 @@ def _translation(seeds, progress: bool) -> dict:
         "ViT recipe without shifts": [request("vit", 0, max_shift=0)],
     }
     variants = translation_requests(seeds)
-    runs_by_name = train_groups({**full, **variants}, progress=progress)
+    # The verdict's two models at half the budget (chapter 09's runs): converged?
+    halves = {
+        ("half", name): [
+            request(recipe, s, samples=recipes.BUDGETS[0])
+            for s in seeds
+            if s in HALF_SEEDS
+        ]
+        for name, recipe in (("CNN", "cnn-small"), ("ViT", "vit-small"))
+    }
+    runs_by_name = train_groups({**full, **variants, **halves}, progress=progress)
     out = {"distances": list(SHIFT_DISTANCES), "full": {}, "variants": {}}
     for name in full:
         (t,) = runs_by_name[name]
@@ -77,4 +88,8 @@ def _translation(seeds, progress: bool) -> dict:
             ],
             "test_acc": stats([t.test_acc for t in runs]),
         }
+    for key in halves:
+        out["variants"][key[1]]["budget"] = convergence(
+            runs_by_name[key], runs_by_name[key[1]]
+        )
     return out
