@@ -5,7 +5,7 @@ claim (``minimodels.experiments``) and returns a :class:`Verdict`: one of
 "holds", "holds with caveats" or "wrong", the measured numbers it rests on, and
 the reasons; or "not measured at our budget" where the models it rests on had
 not converged (doubling their training budget still moved them by
-``recipes.CONVERGED_POINTS`` or more: chapters 09 and 11). The thresholds are
+``recipes.CONVERGED_POINTS`` or more: chapters 09-11). The thresholds are
 module constants, stated in the chapters, so a reader can see, and change, what
 would flip a verdict.
 """

@@ -1,4 +1,4 @@
-"""The budget axis of chapters 09 and 11: has a model been trained to a plateau?
+"""The budget axis of chapters 09-11: has a model been trained to a plateau?
 
 Every model a verdict reads trains at the full budget (``recipes.BUDGETS[-1]``
 images seen) with every seed, and once more at half of it with the seeds of
