@@ -98,6 +98,14 @@ class Verdict:
         return CLAIMS[self.claim]
 
 
+def _not_converged(moving: list[str]) -> str:
+    """The reason a verdict is withheld: the models it rests on that still move."""
+    return (
+        "not converged (doubling the budget still moves validation accuracy "
+        f"by {CONVERGED_POINTS} points or more): {', '.join(moving)}"
+    )
+
+
 def _grade(holds: bool, caveats: list[str], converged: bool = True) -> str:
     if not converged:
         return NOT_MEASURED
@@ -213,10 +221,7 @@ def claim3(parameters: dict) -> Verdict:
     ]
     moving = [r["name"] for r in rows if not r["budget"]["converged"]]
     if moving:
-        reasons.append(
-            "not converged (doubling the budget still moves validation accuracy "
-            f"by {CONVERGED_POINTS} points or more): {', '.join(moving)}"
-        )
+        reasons.append(_not_converged(moving))
     return Verdict(
         3,
         _grade(more, caveats, converged=not moving),
@@ -268,10 +273,7 @@ def claim4(translation: dict) -> Verdict:
         if "budget" in v[name] and not v[name]["budget"]["converged"]
     ]
     if moving:
-        reasons.append(
-            "not converged (doubling the budget still moves validation accuracy "
-            f"by {CONVERGED_POINTS} points or more): {', '.join(moving)}"
-        )
+        reasons.append(_not_converged(moving))
     return Verdict(
         4,
         _grade(holds, caveats, converged=not moving),
@@ -373,10 +375,7 @@ def claim6(data: dict) -> Verdict:
         if not c[name][n]["budget"]["converged"]
     ]
     if moving:
-        reasons.append(
-            "not converged (doubling the budget still moves validation accuracy "
-            f"by {CONVERGED_POINTS} points or more): {', '.join(moving)}"
-        )
+        reasons.append(_not_converged(moving))
     return Verdict(
         6,
         _grade(holds, caveats, converged=not moving),

@@ -109,17 +109,7 @@ def _data_efficiency(seeds, sizes, progress: bool) -> dict:
         if (name, n, half) in runs:
             point["budget"] = convergence(runs[(name, n, half)], group)
         curves[name][n] = point
-    converged = {
-        name: all(p["budget"]["converged"] for p in per_size.values() if "budget" in p)
-        for name, per_size in curves.items()
-        if name in VARIANTS
-    }
-    return {
-        "sizes": list(sizes),
-        "hybrid_sizes": [n for n in HYBRID_SIZES if n in sizes],
-        "curves": curves,
-        "converged": converged,
-    }
+    return {"sizes": list(sizes), "curves": curves}
 
 
 def size_to_reach(curve: dict, accuracy: float) -> float | None:

@@ -97,7 +97,6 @@ def _parameter_efficiency(seeds, progress: bool) -> dict:
                 "parameters": first.parameters,
                 "flops": flops,
                 "images_seen": first.images_seen,
-                "training_flops": 3 * flops * first.images_seen,
                 **stats([t.test_acc for t in group]),
                 "val": stats([t.val_acc for t in group]),
                 "curves": curves,
@@ -116,9 +115,7 @@ def _parameter_efficiency(seeds, progress: bool) -> dict:
     refs = [asdict(r) for r in reference_models()]
     return {
         "rows": rows,
-        "targets": list(TARGETS),
         "budgets": list(recipes.BUDGETS),
-        "converged": all(r["budget"]["converged"] for r in rows),
         "vit_growth_28_to_56": growth,
         "position_growth_28_to_56": position_growth,
         "references": refs,
