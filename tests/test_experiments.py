@@ -1,6 +1,8 @@
 """minimodels.experiments: data subsets, cached training, parallel runs,
 interpolation, the warm-up."""
 
+from types import SimpleNamespace
+
 import pytest
 import torch
 from torch.utils.data import TensorDataset
@@ -176,9 +178,9 @@ def test_train_many_in_worker_processes_matches_the_cache(cache_folder):
 
 
 def test_params_to_match_interpolates_in_log_parameters():
-    rows = [
-        {"family": "ViT", "parameters": 1000, "mean": 0.5},
-        {"family": "ViT", "parameters": 100_000, "mean": 0.9},
+    rows = [  # only the fields it reads
+        SimpleNamespace(family="ViT", parameters=1000, test_acc=E.over_seeds([0.5])),
+        SimpleNamespace(family="ViT", parameters=100_000, test_acc=E.over_seeds([0.9])),
     ]
     assert E.params_to_match(rows, "ViT", 0.7) == pytest.approx(10_000)
     assert E.params_to_match(rows, "ViT", 0.4) == 1000
@@ -203,10 +205,10 @@ class _Run:
 def test_convergence_compares_the_same_seeds_across_budgets():
     full = [_Run(0, 0.950, 160), _Run(1, 0.99, 160), _Run(2, 0.99, 160)]
     moved = E.convergence([_Run(0, 0.940, 80)], full)
-    assert moved["change"] == pytest.approx(1.0) and not moved["converged"]
-    assert moved["seeds"] == [0] and moved["budgets"] == [80, 160]
-    assert E.convergence([_Run(0, 0.948, 80)], full)["converged"]
-    assert not E.convergence([_Run(0, 0.960, 80)], full)["converged"]  # either way
+    assert moved.change == pytest.approx(1.0) and not moved.converged
+    assert moved.seeds == [0] and moved.budgets == [80, 160]
+    assert E.convergence([_Run(0, 0.948, 80)], full).converged
+    assert not E.convergence([_Run(0, 0.960, 80)], full).converged  # either way
     with pytest.raises(ValueError, match="full-budget run"):
         E.convergence([_Run(5, 0.9, 80)], full)
 
@@ -219,9 +221,13 @@ def test_small_training_sets_are_capped_in_epochs():
 
 
 def test_size_to_reach_and_the_data_multiplier():
+    def point(mean):
+        interval = E.Interval(mean, mean, mean, (mean,))
+        return E.SizePoint(interval, interval, parameters=1, images_seen=1)
+
     curves = {
-        "CNN": {250: {"mean": 0.90}, 1000: {"mean": 0.95}},
-        "ViT": {250: {"mean": 0.70}, 1000: {"mean": 0.90}, 4000: {"mean": 0.92}},
+        "CNN": {250: point(0.90), 1000: point(0.95)},
+        "ViT": {250: point(0.70), 1000: point(0.90), 4000: point(0.92)},
     }
     assert E.size_to_reach(curves["ViT"], 0.90) == pytest.approx(1000)
     assert E.size_to_reach(curves["ViT"], 0.80) == pytest.approx(500)  # log scale
@@ -232,23 +238,22 @@ def test_size_to_reach_and_the_data_multiplier():
 
 
 def test_flops_to_reach_takes_the_cheapest_size_that_gets_there():
-    rows = [
-        {"family": "CNN", "flops_to_reach": [3e9, None]},
-        {"family": "CNN", "flops_to_reach": [5e9, 8e9]},
-        {"family": "ViT", "flops_to_reach": [None, None]},
+    rows = [  # only the fields it reads
+        SimpleNamespace(family="CNN", flops_to_reach=[3e9, None]),
+        SimpleNamespace(family="CNN", flops_to_reach=[5e9, 8e9]),
+        SimpleNamespace(family="ViT", flops_to_reach=[None, None]),
     ]
     assert E.flops_to_reach(rows, "CNN", 0.95) == 3e9
     assert E.flops_to_reach(rows, "CNN", 0.97) == 8e9
     assert E.flops_to_reach(rows, "ViT", 0.95) is None
 
 
-def test_summarise_and_stats():
-    assert E.summarise([1.0]) == (1.0, 0.0)
-    mean, std = E.summarise([1.0, 2.0, 3.0])
-    assert mean == 2.0 and std == pytest.approx(1.0)
-    s = E.stats([1.0, 2.0, 3.0])
-    assert s["low"] == pytest.approx(2 - 4.303 / 3**0.5, abs=1e-3)
-    assert E.stats([0.5])["low"] == E.stats([0.5])["high"] == 0.5
+def test_numbers_over_seeds_have_a_t_interval():
+    s = E.over_seeds([1.0, 2.0, 3.0])
+    assert s.mean == 2.0 and s.values == (1.0, 2.0, 3.0)
+    assert s.low == pytest.approx(2 - 4.303 / 3**0.5, abs=1e-3)
+    one = E.over_seeds([0.5])
+    assert one.low == one.high == 0.5
 
 
 def test_train_groups_returns_runs_grouped_like_the_requests(monkeypatch):

@@ -31,6 +31,8 @@ def test_t_interval():
     assert single.low == single.mean == single.high == 0.5
     with pytest.raises(ValueError, match="at least one value"):
         t_interval([])
+    assert t_interval([0.97, 0.99]).text() == "98.0% (85.3%-110.7%)"
+    assert single.text(".2f") == "0.50 (1 seed)"
 
 
 def test_binomial_se_and_summary_line():

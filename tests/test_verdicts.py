@@ -1,30 +1,45 @@
 """minimodels.verdicts: every verdict follows the measurements (changing one changes
-the verdict).
+the verdict). The results are built by hand, typed as the experiments return them.
 """
 
-import copy
+from dataclasses import replace
 
 import pytest
 
+from minimodels import experiments as E
 from minimodels import verdicts as V
+from minimodels.flops import ReferenceModel
 
 
-def locality(**kw):
-    r = {
-        "cnn_rf": [("c", 3), ("c", 5), ("c", 10), ("c", 14), ("c", 24), ("c", 32)],
-        "vit_mad": [[3.0, 9.0], [8.0, 10.0]],
-        "image_size": 28,
-        "patch_size": 4,
-        "other_token_weight": [0.8, 0.9],
-        "embed_vs_conv": 1e-7,
-        "diagonal": {
-            "local CNN": {"mean": 0.51},
-            "SmallCNN": {"mean": 0.99},
-            "ViT": {"mean": 0.95},
+def acc(mean: float) -> E.Interval:
+    """A number measured on one seed (zero-width interval)."""
+    return E.Interval(mean, mean, mean, (mean,))
+
+
+def budget(converged: bool = True) -> E.Convergence:
+    change = 0.0 if converged else 1.0
+    return E.Convergence([80, 160], [0], 0.9, 0.9 + change / 100, change, converged)
+
+
+def diagonal(mean: float) -> E.DiagonalModel:
+    return E.DiagonalModel(acc(mean), parameters=1000, seconds=1.0, curves=[[mean]])
+
+
+def locality(**kw) -> E.Locality:
+    r = E.Locality(
+        cnn_rf=[("c", 3), ("c", 5), ("c", 10), ("c", 14), ("c", 24), ("c", 32)],
+        vit_mad=[[3.0, 9.0], [8.0, 10.0]],
+        image_size=28,
+        patch_size=4,
+        other_token_weight=[0.8, 0.9],
+        embed_vs_conv=1e-7,
+        diagonal={
+            "local CNN": diagonal(0.51),
+            "SmallCNN": diagonal(0.99),
+            "ViT": diagonal(0.95),
         },
-    }
-    r.update(kw)
-    return r
+    )
+    return replace(r, **kw)
 
 
 def test_claim1_flips_with_the_measurements():
@@ -44,35 +59,43 @@ def test_claim2_is_wrong_when_tokens_mix():
     assert (
         V.claim2(independent).verdict == V.CAVEATS
     )  # the deep CNN also solves the long-range task
-    d = copy.deepcopy(independent)
-    d["diagonal"]["SmallCNN"]["mean"] = 0.6
-    assert V.claim2(d).verdict == V.HOLDS
+    shallow = {**independent.diagonal, "SmallCNN": diagonal(0.6)}
+    assert V.claim2(replace(independent, diagonal=shallow)).verdict == V.HOLDS
 
 
-CONVERGED = {"converged": True}
+def size_row(name: str, parameters: int, mean: float) -> E.SizeRow:
+    return E.SizeRow(
+        name=name,
+        family=name.split()[0],
+        parameters=parameters,
+        flops=10 * parameters,
+        images_seen=160,
+        test_acc=acc(mean),
+        val_acc=acc(mean),
+        curves=[[mean]],
+        curve_images=[160],
+        flops_to_reach=[None] * len(E.TARGETS),
+        budget=budget(),
+        half_test_acc=acc(mean),
+    )
 
 
-def parameters(vit_acc=(0.7, 0.8, 0.85), growth=4096):
-    rows = [
-        {"name": f"CNN {p}", "family": "CNN", "parameters": p, "mean": a}
-        for p, a in [(5000, 0.93), (18000, 0.97)]
-    ]
-    rows += [
-        {"name": f"ViT {p}", "family": "ViT", "parameters": p, "mean": a}
-        for p, a in zip([6000, 20000, 70000], vit_acc)
-    ]
-    for r in rows:
-        r["budget"] = dict(CONVERGED)
-    refs = [
-        {"name": "resnet50", "parameters": 25_557_032, "published_top1": 76.13},
-        {"name": "vit_b_16", "parameters": 86_567_656, "published_top1": 81.07},
-    ]
-    return {
-        "rows": rows,
-        "vit_growth_28_to_56": growth,
-        "position_growth_28_to_56": 4096,
-        "references": refs,
-    }
+REFERENCES = [
+    ReferenceModel("resnet50", 25_557_032, 8.2, 76.13, 4.09),
+    ReferenceModel("vit_b_16", 86_567_656, 35.1, 81.07, 17.56),
+]
+
+
+def parameters(vit_acc=(0.7, 0.8, 0.85), growth=4096) -> E.ParameterEfficiency:
+    rows = [size_row(f"CNN {p}", p, a) for p, a in [(5000, 0.93), (18000, 0.97)]]
+    rows += [size_row(f"ViT {p}", p, a) for p, a in zip([6000, 20000, 70000], vit_acc)]
+    return E.ParameterEfficiency(
+        rows=rows,
+        budgets=[80, 160],
+        vit_growth_28_to_56=growth,
+        position_growth_28_to_56=4096,
+        references=list(REFERENCES),
+    )
 
 
 def test_claim3_follows_the_parameter_ratio():
@@ -89,67 +112,79 @@ def test_claim3_follows_the_parameter_ratio():
     assert v.measured["reached"] and v.measured["ratio"] >= V.PARAMETER_RATIO
 
 
-def translation(cnn=0.95, vit=0.80, recipe=(0.99, 0.95, 0.75)):
-    d = [0, 1, 2, 3, 4]
-    flat = lambda c: [{"mean": 1.0}] + [{"mean": c}] * 4  # noqa: E731
-    plain = lambda c: [1.0] + [c] * 4  # noqa: E731
-    names = ["CNN recipe", "ViT recipe", "ViT recipe without shifts"]
-    return {
-        "distances": d,
-        "variants": {
-            "CNN": {"consistency": flat(cnn)},
-            "ViT": {"consistency": flat(vit)},
-        },
-        "full": {n: {"consistency": plain(c)} for n, c in zip(names, recipe)},
+def translation(cnn=0.95, vit=0.80, shifts=(0.99, 0.95), moving=()) -> E.Translation:
+    """Consistency at 0-4 px of the plain models, and of both trained with shifts;
+    the plain ones checked on the budget axis (``moving``: not converged)."""
+    names = ["CNN", "ViT", "CNN + shifts", "ViT + shifts"]
+    variants = {
+        n: E.ShiftVariant(
+            test_acc=acc(0.9),
+            accuracy=[acc(0.9)] * 5,
+            consistency=[acc(1.0)] + [acc(c)] * 4,
+            budget=budget(n not in moving) if n in ("CNN", "ViT") else None,
+        )
+        for n, c in zip(names, (cnn, vit, *shifts))
     }
+    return E.Translation(distances=[0, 1, 2, 3, 4], full={}, variants=variants)
 
 
 def test_claim4_follows_consistency():
     v = V.claim4(translation())
     assert v.verdict == V.CAVEATS and v.measured["cnn"] == pytest.approx(0.95)
-    assert v.measured["augmentation_recovered"] == pytest.approx(0.2 / 0.24)
+    assert v.measured["augmentation_recovered"] == pytest.approx(0.15 / 0.19)
     assert (
-        V.claim4(translation(cnn=0.995, vit=0.8, recipe=(0.99, 0.8, 0.75))).verdict
-        == V.HOLDS
+        V.claim4(translation(cnn=0.995, vit=0.8, shifts=(0.99, 0.8))).verdict == V.HOLDS
     )
     assert V.claim4(translation(cnn=0.85, vit=0.84)).verdict == V.WRONG
 
 
+def robustness(cnn=0.984, vit=0.954, seconds=(None, None)) -> E.Robustness:
+    def model(mean: float, train_seconds: float | None) -> E.ModelRobustness:
+        cost = E.Cost(acc(mean), 1000, 10_000, 5000.0, train_seconds)
+        return E.ModelRobustness([acc(mean)], [acc(mean)], [acc(mean)], None, cost)
+
+    models = {
+        "CNN recipe": model(cnn, seconds[0]),
+        "ViT recipe": model(vit, seconds[1]),
+    }
+    return E.Robustness(noise=[0.0], blur=[0.0], occlusion=[0.0], models=models)
+
+
 def test_claim5_follows_published_and_measured_accuracy():
-    rob = {
-        "CNN recipe": {"table": {"test_acc": {"mean": 0.984}}},
-        "ViT recipe": {"table": {"test_acc": {"mean": 0.954}}},
-    }
-    assert V.claim5(rob, parameters()).verdict == V.CAVEATS
-    timed = copy.deepcopy(rob)
-    (
-        timed["CNN recipe"]["table"]["train_seconds"],
-        timed["ViT recipe"]["table"]["train_seconds"],
-    ) = 50.0, 90.0
+    assert V.claim5(robustness(), parameters()).verdict == V.CAVEATS
+    timed = robustness(seconds=(50.0, 90.0))
     assert "in less training time" in " ".join(V.claim5(timed, parameters()).reasons)
-    timed["CNN recipe"]["table"]["train_seconds"] = 120.0
+    timed = robustness(seconds=(120.0, 90.0))
     assert "more training time" in " ".join(V.claim5(timed, parameters()).reasons)
-    close = copy.deepcopy(rob)
-    close["ViT recipe"]["table"]["test_acc"]["mean"] = 0.98
-    assert V.claim5(close, parameters()).verdict == V.HOLDS
+    assert V.claim5(robustness(vit=0.98), parameters()).verdict == V.HOLDS
     p = parameters()
-    p["references"][1]["published_top1"] = 70.0
-    assert V.claim5(rob, p).verdict == V.WRONG
+    worse_vit = replace(REFERENCES[1], published_top1=70.0)
+    p = replace(p, references=[REFERENCES[0], worse_vit])
+    assert V.claim5(robustness(), p).verdict == V.WRONG
 
 
-def data(gap_small=20.0, gap_large=5.0, hybrid_small=0.85):
-    curves = {
-        "CNN": {250: {"mean": 0.9}, 4000: {"mean": 0.97}},
-        "ViT": {
-            250: {"mean": 0.9 - gap_small / 100},
-            4000: {"mean": 0.97 - gap_large / 100},
-        },
-        "hybrid": {250: {"mean": hybrid_small}, 4000: {"mean": 0.95}},
+def data(gap_small=20.0, gap_large=5.0, hybrid_small=0.85, moving=()):
+    """Learning curves at 250 and 4,000 images; ``moving``: (name, size) pairs not
+    converged on the budget axis."""
+    means = {
+        "CNN": {250: 0.9, 4000: 0.97},
+        "ViT": {250: 0.9 - gap_small / 100, 4000: 0.97 - gap_large / 100},
+        "hybrid": {250: hybrid_small, 4000: 0.95},
     }
-    for per_size in curves.values():
-        for point in per_size.values():
-            point["budget"] = dict(CONVERGED)
-    return {"sizes": [250, 4000], "curves": curves}
+    curves = {
+        name: {
+            n: E.SizePoint(
+                test_acc=acc(m),
+                val_acc=acc(m),
+                parameters=1000,
+                images_seen=160,
+                budget=budget((name, n) not in moving),
+            )
+            for n, m in per_size.items()
+        }
+        for name, per_size in means.items()
+    }
+    return E.DataEfficiency(sizes=[250, 4000], curves=curves)
 
 
 def test_claim6_follows_the_gap():
@@ -165,22 +200,24 @@ def test_unconverged_models_withhold_the_verdict():
     """A verdict that rests on a model still moving when its budget doubles is
     "not measured at our budget", whatever the measurements say."""
     p = parameters()
-    p["rows"][-1]["budget"]["converged"] = False
+    p = replace(p, rows=[*p.rows[:-1], replace(p.rows[-1], budget=budget(False))])
     v = V.claim3(p)
     assert v.verdict == V.NOT_MEASURED and any("ViT 70000" in r for r in v.reasons)
-    d = data()
-    d["curves"]["ViT"][250]["budget"]["converged"] = False
-    v = V.claim6(d)
+    v = V.claim6(data(moving=[("ViT", 250)]))
     assert v.verdict == V.NOT_MEASURED and any("ViT at 250" in r for r in v.reasons)
-    d = data()
-    d["curves"]["hybrid"][250]["budget"]["converged"] = False  # not what it rests on
-    assert V.claim6(d).verdict == V.CAVEATS
-    t = translation()
-    t["variants"]["ViT"]["budget"] = {"converged": False}
-    v = V.claim4(t)
+    # the hybrid is not what the verdict rests on
+    assert V.claim6(data(moving=[("hybrid", 250)])).verdict == V.CAVEATS
+    v = V.claim4(translation(moving=["ViT"]))
     assert v.verdict == V.NOT_MEASURED and any("ViT" in r for r in v.reasons[1:])
-    t["variants"]["ViT"]["budget"] = dict(CONVERGED)
-    assert V.claim4(t).verdict == V.CAVEATS
+    assert V.claim4(translation()).verdict == V.CAVEATS
+
+
+def test_results_survive_the_cache_round_trip():
+    """What the cache stores (plain containers) rebuilds the same typed result."""
+    for result in (locality(), parameters(), translation(), robustness(), data()):
+        plain = E.to_plain(result)
+        assert type(plain) is dict
+        assert E.from_plain(type(result), plain) == result
 
 
 def test_markdown_table_lists_every_verdict():

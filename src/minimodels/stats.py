@@ -29,6 +29,12 @@ class Interval(NamedTuple):
     high: float
     values: tuple[float, ...]
 
+    def text(self, spec: str = ".1%") -> str:
+        """For a table: "97.9% (97.1%-98.7%)", or "97.9% (1 seed)" for one value."""
+        if len(self.values) == 1:
+            return f"{self.mean:{spec}} (1 seed)"
+        return f"{self.mean:{spec}} ({self.low:{spec}}-{self.high:{spec}})"
+
 
 def _t_cdf(x: float, df: int) -> float:
     """P(T <= x) for Student's t with ``df`` degrees of freedom, ``x >= 0``,

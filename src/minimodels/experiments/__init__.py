@@ -4,7 +4,7 @@ One module per chapter, named for what it measures, on one shared runner:
 
 ===================  ==============================================================
 ``runner``           data splits, training requests, the cache, worker processes
-``seeds``            numbers over seeds (mean, spread, 95% t-interval)
+``results``          results as dataclasses; numbers over seeds; the cache
 ``budget``           the budget axis: has a model converged?
 ``locality``         chapter 08: receptive fields, attention distances, long range
 ``parameters``       chapter 09: accuracy against parameters and FLOPs
@@ -26,32 +26,46 @@ From a terminal::
     print(E.train('vit', seed=1).test_acc)"
 """
 
-from .budget import HALF_SEEDS, axis_requests, convergence
+from .budget import HALF_SEEDS, Convergence, axis_requests, convergence
 from .data_efficiency import (
     HYBRID_SIZES,
     TRAIN_SIZES,
     VARIANTS,
+    DataEfficiency,
+    SizePoint,
     data_efficiency,
     data_efficiency_requests,
     data_multiplier,
     samples_for,
     size_to_reach,
 )
-from .locality import DIAGONAL_MODELS, diagonal_requests, locality
+from .locality import (
+    DIAGONAL_MODELS,
+    DiagonalModel,
+    Locality,
+    diagonal_requests,
+    locality,
+)
 from .parameters import (
     CNN_WIDTHS,
     TARGETS,
     VIT_DIMS,
+    ParameterEfficiency,
+    SizeRow,
     flops_to_reach,
     parameter_efficiency,
     params_to_match,
     size_family_requests,
 )
+from .results import Interval, from_plain, over_seeds, to_plain
 from .robustness import (
     BLUR_SIGMAS,
     NOISE_SIGMAS,
     OCCLUDED_FRACTIONS,
     OCCLUSION_PATCH,
+    Cost,
+    ModelRobustness,
+    Robustness,
     robustness,
 )
 from .runner import (
@@ -68,10 +82,12 @@ from .runner import (
     train_groups,
     train_many,
 )
-from .seeds import stats, summarise
 from .translation import (
     SHIFT_DISTANCES,
     SHIFT_IMAGES,
+    ShiftCurve,
+    ShiftVariant,
+    Translation,
     translation,
     translation_requests,
 )
@@ -94,11 +110,14 @@ __all__ = [
     "train_groups",
     "is_cached",
     "request_key",
-    # seeds
-    "stats",
-    "summarise",
+    # results
+    "Interval",
+    "over_seeds",
+    "to_plain",
+    "from_plain",
     # budget
     "HALF_SEEDS",
+    "Convergence",
     "axis_requests",
     "convergence",
     # warmup
@@ -106,11 +125,15 @@ __all__ = [
     "warm_up",
     # chapter 08
     "DIAGONAL_MODELS",
+    "DiagonalModel",
+    "Locality",
     "diagonal_requests",
     "locality",
     # chapter 09
     "CNN_WIDTHS",
     "VIT_DIMS",
+    "SizeRow",
+    "ParameterEfficiency",
     "size_family_requests",
     "parameter_efficiency",
     "params_to_match",
@@ -119,11 +142,16 @@ __all__ = [
     # chapter 10
     "SHIFT_DISTANCES",
     "SHIFT_IMAGES",
+    "ShiftCurve",
+    "ShiftVariant",
+    "Translation",
     "translation_requests",
     "translation",
     # chapter 11
     "TRAIN_SIZES",
     "VARIANTS",
+    "SizePoint",
+    "DataEfficiency",
     "data_efficiency_requests",
     "data_efficiency",
     "HYBRID_SIZES",
@@ -135,5 +163,8 @@ __all__ = [
     "BLUR_SIGMAS",
     "OCCLUDED_FRACTIONS",
     "OCCLUSION_PATCH",
+    "Cost",
+    "ModelRobustness",
+    "Robustness",
     "robustness",
 ]

@@ -10,12 +10,13 @@ that what is compared is the training length alone.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 from .. import recipes
 from .runner import SEEDS, Trained
 
-__all__ = ["HALF_SEEDS", "axis_requests", "convergence"]
+__all__ = ["HALF_SEEDS", "Convergence", "axis_requests", "convergence"]
 
 HALF_SEEDS = (0,)  # the smaller budget of the axis: one seed, paired with the same seed
 
@@ -32,13 +33,21 @@ def axis_requests(
     }
 
 
-def convergence(half: list[Trained], full: list[Trained]) -> dict:
-    """How much doubling the budget moved validation accuracy, seed by seed.
+@dataclass(frozen=True)
+class Convergence:
+    """What doubling the training budget did to a model's validation accuracy."""
 
-    Returns the two budgets (images seen), the mean validation accuracy of the
-    half-budget runs and of the full-budget runs with the same seeds, the change in
-    points, and whether it is below ``recipes.CONVERGED_POINTS``.
-    """
+    budgets: list[int]  # images seen: half, full
+    seeds: list[int]  # the seeds trained at both budgets
+    half_val: float  # mean validation accuracy of those seeds at the half budget
+    full_val: float  # ... and at the full budget
+    change: float  # full - half, in points
+    converged: bool  # abs(change) < recipes.CONVERGED_POINTS
+
+
+def convergence(half: list[Trained], full: list[Trained]) -> Convergence:
+    """How much doubling the budget moved validation accuracy, seed by seed (the
+    full-budget runs of the half-budget runs' seeds)."""
     by_seed = {t.spec["seed"]: t for t in full}
     pairs = [(h, by_seed[h.spec["seed"]]) for h in half if h.spec["seed"] in by_seed]
     if not pairs:
@@ -46,11 +55,11 @@ def convergence(half: list[Trained], full: list[Trained]) -> dict:
     half_val = sum(h.val_acc for h, _ in pairs) / len(pairs)
     full_val = sum(f.val_acc for _, f in pairs) / len(pairs)
     change = 100 * (full_val - half_val)
-    return {
-        "budgets": [pairs[0][0].images_seen, pairs[0][1].images_seen],
-        "seeds": [h.spec["seed"] for h, _ in pairs],
-        "half_val": half_val,
-        "full_val": full_val,
-        "change": change,
-        "converged": abs(change) < recipes.CONVERGED_POINTS,
-    }
+    return Convergence(
+        budgets=[pairs[0][0].images_seen, pairs[0][1].images_seen],
+        seeds=[h.spec["seed"] for h, _ in pairs],
+        half_val=half_val,
+        full_val=full_val,
+        change=change,
+        converged=abs(change) < recipes.CONVERGED_POINTS,
+    )

@@ -4,14 +4,16 @@ how many more images the ViT needs."""
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from .. import recipes
-from ..cache import cached
-from .budget import axis_requests, convergence
+from .budget import Convergence, axis_requests, convergence
+from .results import Interval, cached_result, over_seeds
 from .runner import SEEDS, request, train_groups
-from .seeds import stats
 
 __all__ = [
+    "SizePoint",
+    "DataEfficiency",
     "TRAIN_SIZES",
     "VARIANTS",
     "VERDICT_VARIANTS",
@@ -84,39 +86,62 @@ def data_efficiency_requests(
     return out
 
 
-def data_efficiency(seeds=SEEDS, sizes=TRAIN_SIZES, progress: bool = True) -> dict:
+@dataclass(frozen=True)
+class SizePoint:
+    """One variant on one training-set size, at the full budget, over seeds."""
+
+    test_acc: Interval
+    val_acc: Interval  # at the end of training
+    parameters: int
+    images_seen: int
+    budget: Convergence | None = None  # at the sizes checked (CHECKED_SIZES)
+
+
+@dataclass(frozen=True)
+class DataEfficiency:
+    """Chapter 11's measurements: a learning curve (size -> point) per variant."""
+
+    sizes: list[int]
+    curves: dict[str, dict[int, SizePoint]]  # "CNN", ..., "hybrid"
+
+
+def data_efficiency(
+    seeds=SEEDS, sizes=TRAIN_SIZES, progress: bool = True
+) -> DataEfficiency:
     """Chapter 11: test accuracy against training-set size, per family and
     augmentation, at both budgets."""
     spec = {"seeds": list(seeds), "sizes": list(sizes)}
-    return cached(
-        "results-data", spec, lambda: _data_efficiency(seeds, sizes, progress)
+    return cached_result(
+        "results-data",
+        spec,
+        DataEfficiency,
+        lambda: _data_efficiency(seeds, sizes, progress),
     )
 
 
-def _data_efficiency(seeds, sizes, progress: bool) -> dict:
+def _data_efficiency(seeds, sizes, progress: bool) -> DataEfficiency:
     half, full = recipes.BUDGETS
     runs = train_groups(data_efficiency_requests(seeds, sizes), progress)
-    curves: dict = {name: {} for name in [*VARIANTS, "hybrid"]}
+    curves: dict[str, dict[int, SizePoint]] = {n: {} for n in [*VARIANTS, "hybrid"]}
     for (name, n, budget), group in runs.items():
         if budget != full:
             continue
-        point = {
-            **stats([t.test_acc for t in group]),
-            "parameters": group[0].parameters,
-            "images_seen": group[0].images_seen,
-            "val": stats([t.val_acc for t in group]),
-        }
-        if (name, n, half) in runs:
-            point["budget"] = convergence(runs[(name, n, half)], group)
-        curves[name][n] = point
-    return {"sizes": list(sizes), "curves": curves}
+        halves = runs.get((name, n, half))
+        curves[name][n] = SizePoint(
+            test_acc=over_seeds(t.test_acc for t in group),
+            val_acc=over_seeds(t.val_acc for t in group),
+            parameters=group[0].parameters,
+            images_seen=group[0].images_seen,
+            budget=None if halves is None else convergence(halves, group),
+        )
+    return DataEfficiency(list(sizes), curves)
 
 
-def size_to_reach(curve: dict, accuracy: float) -> float | None:
-    """Training-set size at which a learning curve (size -> point with ``mean``)
-    reaches ``accuracy``: log-linear interpolation between its sizes; None when its
+def size_to_reach(curve: dict[int, SizePoint], accuracy: float) -> float | None:
+    """Training-set size at which a learning curve (size -> point) reaches mean test
+    accuracy ``accuracy``: log-linear interpolation between its sizes; None when its
     largest size stays below."""
-    pts = sorted((n, p["mean"]) for n, p in curve.items())
+    pts = sorted((n, p.test_acc.mean) for n, p in curve.items())
     if pts[0][1] >= accuracy:
         return float(pts[0][0])
     for (n0, a0), (n1, a1) in zip(pts, pts[1:]):
@@ -126,12 +151,14 @@ def size_to_reach(curve: dict, accuracy: float) -> float | None:
     return None
 
 
-def data_multiplier(curves: dict, model: str, reference: str, n: int):
+def data_multiplier(
+    curves: dict[str, dict[int, SizePoint]], model: str, reference: str, n: int
+):
     """How many times more images ``model`` needs to reach the accuracy
     ``reference`` reaches with ``n`` images: (multiplier, reference accuracy).
 
     The multiplier is None when ``model`` does not reach it within its largest size
     (then it needs more than ``largest / n`` times)."""
-    target = curves[reference][n]["mean"]
+    target = curves[reference][n].test_acc.mean
     needed = size_to_reach(curves[model], target)
     return (None if needed is None else needed / n), target

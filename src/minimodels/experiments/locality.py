@@ -3,15 +3,22 @@ mixes with the others, and a task that needs long-range information."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
-from ..cache import cached
 from ..data import load_mnist5k
+from .results import Interval, cached_result, over_seeds
 from .runner import SEEDS, request, train_groups
-from .seeds import stats, summarise
 
-__all__ = ["DIAGONAL_MODELS", "diagonal_requests", "locality"]
+__all__ = [
+    "DIAGONAL_MODELS",
+    "DiagonalModel",
+    "Locality",
+    "diagonal_requests",
+    "locality",
+]
 
 DIAGONAL_MODELS = {
     # name: (recipe, model arguments, epochs); tens of seconds per run on one core
@@ -41,15 +48,43 @@ def diagonal_requests(seeds=SEEDS) -> dict[str, list[dict]]:
     }
 
 
-def locality(seeds=SEEDS, progress: bool = True) -> dict:
+@dataclass(frozen=True)
+class DiagonalModel:
+    """One model of the long-range task, over seeds."""
+
+    test_acc: Interval
+    parameters: int
+    seconds: float  # mean training seconds per run (one core each)
+    curves: list[list[float]]  # validation accuracy per seed, per epoch
+
+
+@dataclass(frozen=True)
+class Locality:
+    """Chapter 08's measurements."""
+
+    cnn_rf: list[tuple[str, int]]  # CNN recipe: (convolution, receptive field in px)
+    vit_mad: list[
+        list[float]
+    ]  # ViT recipe: mean attention distance (px), per block, head
+    image_size: int
+    patch_size: int
+    other_token_weight: list[float]  # per block: attention weight on the other tokens
+    embed_vs_conv: float  # max |patch embedding - strided convolution|
+    diagonal: dict[str, DiagonalModel]  # the long-range task, by model name
+
+
+def locality(seeds=SEEDS, progress: bool = True) -> Locality:
     """Chapter 08: receptive fields vs attention distances, mixing, the long-range
     task."""
-    return cached(
-        "results-locality", {"seeds": list(seeds)}, lambda: _locality(seeds, progress)
+    return cached_result(
+        "results-locality",
+        {"seeds": list(seeds)},
+        Locality,
+        lambda: _locality(seeds, progress),
     )
 
 
-def _locality(seeds, progress: bool) -> dict:
+def _locality(seeds, progress: bool) -> Locality:
     from ..attention_distance import mean_attention_distance
     from ..patches import linear_to_conv_weight
     from ..receptive_field import receptive_field
@@ -82,20 +117,20 @@ def _locality(seeds, progress: bool) -> dict:
         embed_vs_conv = (
             (pe(images) - conv.flatten(2).transpose(1, 2)).abs().max().item()
         )
-    return {
-        "cnn_rf": rf,
-        "vit_mad": mad.tolist(),
-        "image_size": vit.model.image_size,
-        "patch_size": vit.model.patch_size,
-        "other_token_weight": [1 - w for w in self_weight],
-        "embed_vs_conv": embed_vs_conv,
-        "diagonal": {
-            name: {
-                **stats([t.test_acc for t in ts]),
-                "parameters": ts[0].parameters,
-                "seconds": summarise([t.history.seconds for t in ts])[0],
-                "curves": [t.history.val_acc for t in ts],
-            }
+    return Locality(
+        cnn_rf=rf,
+        vit_mad=mad.tolist(),
+        image_size=vit.model.image_size,
+        patch_size=vit.model.patch_size,
+        other_token_weight=[1 - w for w in self_weight],
+        embed_vs_conv=embed_vs_conv,
+        diagonal={
+            name: DiagonalModel(
+                test_acc=over_seeds(t.test_acc for t in ts),
+                parameters=ts[0].parameters,
+                seconds=over_seeds(t.history.seconds for t in ts).mean,
+                curves=[t.history.val_acc for t in ts],
+            )
             for name, ts in runs.items()
         },
-    }
+    )

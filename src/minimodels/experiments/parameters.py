@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict
+from dataclasses import dataclass
 
 from .. import recipes
-from ..cache import cached
+from ..flops import ReferenceModel
 from ..train import count_parameters
-from .budget import axis_requests, convergence
+from .budget import Convergence, axis_requests, convergence
+from .results import Interval, cached_result, over_seeds
 from .runner import SEEDS, request, train_groups
-from .seeds import stats
 
 __all__ = [
     "CNN_WIDTHS",
     "VIT_DIMS",
     "TARGETS",
+    "SizeRow",
+    "ParameterEfficiency",
     "size_family_requests",
     "parameter_efficiency",
     "params_to_match",
@@ -54,12 +56,42 @@ def size_family_requests(seeds=SEEDS) -> dict[tuple[str, int], list[dict]]:
     return out
 
 
-def parameter_efficiency(seeds=SEEDS, progress: bool = True) -> dict:
+@dataclass(frozen=True)
+class SizeRow:
+    """One model size of chapter 09, at the full budget (over seeds) and the half."""
+
+    name: str  # "CNN w4", "ViT D32", ...
+    family: str  # "CNN" or "ViT"
+    parameters: int
+    flops: int  # forward FLOPs per image
+    images_seen: int
+    test_acc: Interval
+    val_acc: Interval  # at the end of training
+    curves: list[list[float]]  # validation accuracy per seed ...
+    curve_images: list[int]  # ... after this many images seen
+    flops_to_reach: list[float | None]  # per TARGETS: training FLOPs, mean over seeds
+    budget: Convergence
+    half_test_acc: Interval  # test accuracy at the half budget
+
+
+@dataclass(frozen=True)
+class ParameterEfficiency:
+    """Chapter 09's measurements."""
+
+    rows: list[SizeRow]
+    budgets: list[int]
+    vit_growth_28_to_56: int  # parameters the ViT recipe gains from 28 to 56 px images
+    position_growth_28_to_56: int  # ... of which in its position table
+    references: list[ReferenceModel]  # torchvision's ImageNet classifiers
+
+
+def parameter_efficiency(seeds=SEEDS, progress: bool = True) -> ParameterEfficiency:
     """Chapter 09: accuracy against parameters and training FLOPs for both families,
     at both budgets; torchvision's references."""
-    return cached(
+    return cached_result(
         "results-parameters",
         {"seeds": list(seeds)},
+        ParameterEfficiency,
         lambda: _parameter_efficiency(seeds, progress),
     )
 
@@ -69,7 +101,7 @@ def _first_reaching(curve: list[float], images: list[int], target: float):
     return next((n for acc, n in zip(curve, images) if acc >= target), None)
 
 
-def _parameter_efficiency(seeds, progress: bool) -> dict:
+def _parameter_efficiency(seeds, progress: bool) -> ParameterEfficiency:
     from ..flops import count_flops, reference_models
     from ..vit import ViT
 
@@ -91,20 +123,20 @@ def _parameter_efficiency(seeds, progress: bool) -> dict:
             seen = [_first_reaching(c, images, target) for c in curves]
             to_reach.append(None if None in seen else 3 * flops * sum(seen) / len(seen))
         rows.append(
-            {
-                "name": name,
-                "family": "CNN" if name.startswith("CNN") else "ViT",
-                "parameters": first.parameters,
-                "flops": flops,
-                "images_seen": first.images_seen,
-                **stats([t.test_acc for t in group]),
-                "val": stats([t.val_acc for t in group]),
-                "curves": curves,
-                "curve_images": images,
-                "flops_to_reach": to_reach,
-                "budget": convergence(halves, group),
-                "half_test": stats([t.test_acc for t in halves]),
-            }
+            SizeRow(
+                name=name,
+                family="CNN" if name.startswith("CNN") else "ViT",
+                parameters=first.parameters,
+                flops=flops,
+                images_seen=first.images_seen,
+                test_acc=over_seeds(t.test_acc for t in group),
+                val_acc=over_seeds(t.val_acc for t in group),
+                curves=curves,
+                curve_images=images,
+                flops_to_reach=to_reach,
+                budget=convergence(halves, group),
+                half_test_acc=over_seeds(t.test_acc for t in halves),
+            )
         )
     # Weight sharing in a ViT: the same blocks serve any number of tokens; only the
     # position table grows with the image.
@@ -112,24 +144,23 @@ def _parameter_efficiency(seeds, progress: bool) -> dict:
     small, large = ViT(**vit_args, image_size=28), ViT(**vit_args, image_size=56)
     growth = count_parameters(large) - count_parameters(small)
     position_growth = large.pos_embedding.numel() - small.pos_embedding.numel()
-    refs = [asdict(r) for r in reference_models()]
-    return {
-        "rows": rows,
-        "budgets": list(recipes.BUDGETS),
-        "vit_growth_28_to_56": growth,
-        "position_growth_28_to_56": position_growth,
-        "references": refs,
-    }
+    return ParameterEfficiency(
+        rows=rows,
+        budgets=list(recipes.BUDGETS),
+        vit_growth_28_to_56=growth,
+        position_growth_28_to_56=position_growth,
+        references=list(reference_models()),
+    )
 
 
-def params_to_match(rows: list[dict], family: str, accuracy: float) -> float | None:
+def params_to_match(rows: list[SizeRow], family: str, accuracy: float) -> float | None:
     """Parameters ``family`` needs to reach ``accuracy`` (mean test accuracy):
     log-linear interpolation between its sizes.
 
     None when no size of the family reaches it (then the family needs more than its
     largest).
     """
-    pts = sorted((r["parameters"], r["mean"]) for r in rows if r["family"] == family)
+    pts = sorted((r.parameters, r.test_acc.mean) for r in rows if r.family == family)
     for (p0, a0), (p1, a1) in zip(pts, pts[1:]):
         if a0 >= accuracy:
             return float(p0)
@@ -139,14 +170,14 @@ def params_to_match(rows: list[dict], family: str, accuracy: float) -> float | N
     return float(pts[0][0]) if pts and pts[0][1] >= accuracy else None
 
 
-def flops_to_reach(rows: list[dict], family: str, target: float) -> float | None:
+def flops_to_reach(rows: list[SizeRow], family: str, target: float) -> float | None:
     """Training FLOPs the cheapest size of ``family`` spends until its validation
     accuracy first reaches ``target`` (mean over seeds); None if no size gets there
     with every seed. ``target`` is one of :data:`TARGETS`."""
     k = list(TARGETS).index(target)
     costs = [
-        r["flops_to_reach"][k]
+        r.flops_to_reach[k]
         for r in rows
-        if r["family"] == family and r["flops_to_reach"][k] is not None
+        if r.family == family and r.flops_to_reach[k] is not None
     ]
     return min(costs) if costs else None

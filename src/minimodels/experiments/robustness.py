@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
-from ..cache import cached
 from ..data import load_mnist5k
 from ..patches import PatchEmbedding
+from .results import Interval, cached_result, over_seeds
 from .runner import SEEDS, request, train_groups
-from .seeds import stats
 
-__all__ = ["NOISE_SIGMAS", "BLUR_SIGMAS", "OCCLUDED_FRACTIONS", "robustness"]
+__all__ = [
+    "NOISE_SIGMAS",
+    "BLUR_SIGMAS",
+    "OCCLUDED_FRACTIONS",
+    "Cost",
+    "ModelRobustness",
+    "Robustness",
+    "robustness",
+]
 
 NOISE_SIGMAS = (0.0, 0.2, 0.4, 0.6, 0.8)
 BLUR_SIGMAS = (0.0, 0.5, 1.0, 1.5, 2.0)
@@ -18,7 +27,40 @@ OCCLUDED_FRACTIONS = (0.0, 0.25, 0.5, 0.75)
 OCCLUSION_PATCH = 7  # pixels: the ViTs' patch grid, so blacked out = dropped patches
 
 
-def robustness(seeds=SEEDS, progress: bool = True) -> dict:
+@dataclass(frozen=True)
+class Cost:
+    """A model's row of the final table."""
+
+    test_acc: Interval
+    parameters: int
+    flops: int  # forward FLOPs per image
+    images_per_second: float  # inference, 500 images a batch, this machine
+    # Training seconds, only where comparable: the full recipes, trained with all cores
+    train_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class ModelRobustness:
+    """One model's accuracy per strength of each corruption, over seeds."""
+
+    noise: list[Interval]
+    blur: list[Interval]
+    occlusion: list[Interval]
+    dropped: list[Interval] | None  # a ViT: the same patches dropped, not blacked out
+    table: Cost
+
+
+@dataclass(frozen=True)
+class Robustness:
+    """Chapter 12's measurements: the strengths, and each model's results."""
+
+    noise: list[float]  # noise standard deviations
+    blur: list[float]  # blur sigmas (pixels)
+    occlusion: list[float]  # occluded fractions of the patches
+    models: dict[str, ModelRobustness]  # "CNN", "ViT", "hybrid", "CNN recipe", ...
+
+
+def robustness(seeds=SEEDS, progress: bool = True) -> Robustness:
     """Chapter 12: noise, blur and occlusion of increasing strength; the final
     comparison table.
 
@@ -27,14 +69,15 @@ def robustness(seeds=SEEDS, progress: bool = True) -> dict:
     chapters 04 and 07 (one seed) are measured the same way and fill the cost
     table.
     """
-    return cached(
+    return cached_result(
         "results-robustness",
         {"seeds": list(seeds)},
+        Robustness,
         lambda: _robustness(seeds, progress),
     )
 
 
-def _robustness(seeds, progress: bool) -> dict:
+def _robustness(seeds, progress: bool) -> Robustness:
     import time
 
     from ..corruptions import (
@@ -63,11 +106,7 @@ def _robustness(seeds, progress: bool) -> dict:
                 preds.append(model(images[i : i + 500], **kw).argmax(1))
         return (torch.cat(preds) == y[: len(images)]).float().mean().item()
 
-    out: dict = {
-        "noise": list(NOISE_SIGMAS),
-        "blur": list(BLUR_SIGMAS),
-        "occlusion": list(OCCLUDED_FRACTIONS),
-    }
+    out: dict[str, ModelRobustness] = {}
     for name, models in runs.items():
         res: dict[str, list] = {"noise": [], "blur": [], "occlusion": [], "dropped": []}
         for t in models:
@@ -97,9 +136,9 @@ def _robustness(seeds, progress: bool) -> dict:
                         for f in OCCLUDED_FRACTIONS
                     ]
                 )
-        out[name] = {  # per strength: mean and 95% interval over seeds
-            k: [stats(col) for col in zip(*v)] for k, v in res.items() if v
-        }
+        # per strength: mean and 95% interval over seeds
+        per_strength = {k: [over_seeds(col) for col in zip(*v)] for k, v in res.items()}
+        dropped = per_strength.pop("dropped") or None  # only ViTs drop patches
         model, batch = models[0].model, x[:500]
         with torch.no_grad():
             model(batch)  # warm-up
@@ -107,15 +146,20 @@ def _robustness(seeds, progress: bool) -> dict:
             for _ in range(3):
                 model(batch)
             seconds = (time.perf_counter() - start) / 3
-        out[name]["table"] = {
-            "test_acc": stats([t.test_acc for t in models]),
-            "parameters": models[0].parameters,
-            "flops": count_flops(model, (1, 1, 28, 28)),
-            "images_per_second": len(batch) / seconds,
-        }
-    # Training seconds only where they are comparable: the full recipes, trained in the
-    # main process with all cores (chapters 04 and 07); pooled runs train on one core
-    # each.
-    for name in ("CNN recipe", "ViT recipe"):
-        out[name]["table"]["train_seconds"] = runs[name][0].history.seconds
-    return out
+        # Training seconds only where they are comparable: the full recipes, trained
+        # in the main process with all cores (chapters 04 and 07); pooled runs train
+        # on one core each.
+        timed = name in ("CNN recipe", "ViT recipe")
+        out[name] = ModelRobustness(
+            **per_strength,
+            dropped=dropped,
+            table=Cost(
+                test_acc=over_seeds(t.test_acc for t in models),
+                parameters=models[0].parameters,
+                flops=count_flops(model, (1, 1, 28, 28)),
+                images_per_second=len(batch) / seconds,
+                train_seconds=models[0].history.seconds if timed else None,
+            ),
+        )
+    strengths = list(NOISE_SIGMAS), list(BLUR_SIGMAS), list(OCCLUDED_FRACTIONS)
+    return Robustness(*strengths, models=out)

@@ -283,8 +283,12 @@ def train(recipe: str, *, progress: bool = True, **kwargs) -> Trained:
 
     def run() -> dict:
         every = max(1, config.epochs // CURVE_POINTS)
+        # Convolutions train about 25% faster (the hybrid's stem 35%) on this CPU with
+        # their weights, hence their activations, stored channels-last (measured on
+        # one thread, batch 64); the same function, summed in another order. A model
+        # without 4-D weights (the ViT) is unchanged.
         history = fit(
-            net,
+            net.to(memory_format=torch.channels_last),
             splits.train,
             splits.val if splits.val is not None else splits.test,
             config,

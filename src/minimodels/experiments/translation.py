@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from .. import recipes
-from ..cache import cached
-from ..data import load_mnist5k
-from .budget import HALF_SEEDS, convergence
-from .runner import SEEDS, request, train_groups
-from .seeds import stats
+from dataclasses import dataclass
 
-__all__ = ["SHIFT_DISTANCES", "SHIFT_IMAGES", "translation_requests", "translation"]
+from .. import recipes
+from ..data import load_mnist5k
+from .budget import HALF_SEEDS, Convergence, convergence
+from .results import Interval, cached_result, over_seeds
+from .runner import SEEDS, request, train_groups
+
+__all__ = [
+    "SHIFT_DISTANCES",
+    "SHIFT_IMAGES",
+    "ShiftCurve",
+    "ShiftVariant",
+    "Translation",
+    "translation_requests",
+    "translation",
+]
 
 SHIFT_DISTANCES = (0, 1, 2, 3, 4, 6, 7, 8)  # pixels; 4: the CNN's stride, 7: a patch
 SHIFT_IMAGES = 500  # test images per shift and direction (a class-balanced prefix)
@@ -34,31 +43,55 @@ def translation_requests(seeds=SEEDS) -> dict[str, list[dict]]:
     }
 
 
-def translation(seeds=SEEDS, progress: bool = True) -> dict:
-    """Chapter 10: accuracy and consistency under shifts; what helps; the exact
-    (in)variances."""
-    return cached(
+@dataclass(frozen=True)
+class ShiftCurve:
+    """One model (one seed) under shifts: per distance of ``Translation.distances``."""
+
+    test_acc: float  # unshifted, the whole test split
+    accuracy: list[float]  # on the shifted images, mean over four directions
+    consistency: list[float]  # share of predictions unchanged by the shift
+
+
+@dataclass(frozen=True)
+class ShiftVariant:
+    """One experiment-size variant under shifts, over seeds, per distance."""
+
+    test_acc: Interval
+    accuracy: list[Interval]
+    consistency: list[Interval]
+    budget: Convergence | None = None  # for the models the verdict reads
+
+
+@dataclass(frozen=True)
+class Translation:
+    """Chapter 10's measurements."""
+
+    distances: list[int]  # pixels
+    full: dict[str, ShiftCurve]  # the CNN and ViT recipes
+    variants: dict[str, ShiftVariant]  # the experiment-size models
+
+
+def translation(seeds=SEEDS, progress: bool = True) -> Translation:
+    """Chapter 10: accuracy and consistency under shifts; what helps."""
+    return cached_result(
         "results-translation",
         {"seeds": list(seeds)},
+        Translation,
         lambda: _translation(seeds, progress),
     )
 
 
-def _translation(seeds, progress: bool) -> dict:
+def _translation(seeds, progress: bool) -> Translation:
     from ..shifts import shift_robustness
 
     test = load_mnist5k().test.tensors
     images, labels = test[0][:SHIFT_IMAGES], test[1][:SHIFT_IMAGES]
 
     def curve(model):
-        return shift_robustness(model, images, labels, SHIFT_DISTANCES).as_dict()
+        return shift_robustness(model, images, labels, SHIFT_DISTANCES)
 
-    # The full recipes (chapters 04 and 07), and the ViT recipe trained without shifts.
-    full = {
-        "CNN recipe": [request("cnn", 0)],
-        "ViT recipe": [request("vit", 0)],
-        "ViT recipe without shifts": [request("vit", 0, max_shift=0)],
-    }
+    # The full recipes (chapters 04 and 07), both trained with shifts.
+    full = {"CNN recipe": [request("cnn", 0)], "ViT recipe": [request("vit", 0)]}
     variants = translation_requests(seeds)
     # The verdict's two models at half the budget (chapter 09's runs): converged?
     halves = {
@@ -70,26 +103,22 @@ def _translation(seeds, progress: bool) -> dict:
         for name, recipe in (("CNN", "cnn-small"), ("ViT", "vit-small"))
     }
     runs_by_name = train_groups({**full, **variants, **halves}, progress=progress)
-    out = {"distances": list(SHIFT_DISTANCES), "full": {}, "variants": {}}
+    full_curves = {}
     for name in full:
         (t,) = runs_by_name[name]
-        out["full"][name] = {"test_acc": t.test_acc, **curve(t.model)}
+        c = curve(t.model)
+        full_curves[name] = ShiftCurve(
+            t.test_acc, list(c.accuracy), list(c.consistency)
+        )
+    out = {}
     for name in variants:
         runs = runs_by_name[name]
         curves = [curve(t.model) for t in runs]
-        out["variants"][name] = {  # per distance: mean and 95% interval over seeds
-            "accuracy": [
-                stats(c["accuracy"][k] for c in curves)
-                for k in range(len(SHIFT_DISTANCES))
-            ],
-            "consistency": [
-                stats(c["consistency"][k] for c in curves)
-                for k in range(len(SHIFT_DISTANCES))
-            ],
-            "test_acc": stats([t.test_acc for t in runs]),
-        }
-    for key in halves:
-        out["variants"][key[1]]["budget"] = convergence(
-            runs_by_name[key], runs_by_name[key[1]]
+        half = runs_by_name.get(("half", name))
+        out[name] = ShiftVariant(  # per distance: mean and 95% interval over seeds
+            test_acc=over_seeds(t.test_acc for t in runs),
+            accuracy=[over_seeds(a) for a in zip(*(c.accuracy for c in curves))],
+            consistency=[over_seeds(a) for a in zip(*(c.consistency for c in curves))],
+            budget=None if half is None else convergence(half, runs),
         )
-    return out
+    return Translation(list(SHIFT_DISTANCES), full_curves, out)

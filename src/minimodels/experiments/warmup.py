@@ -23,11 +23,7 @@ __all__ = ["all_requests", "warm_up"]
 
 def all_requests(seeds=SEEDS) -> list[dict]:
     """Every training run of chapters 04 and 07-12, each once."""
-    runs = [
-        request("cnn", 0),
-        request("vit", 0),
-        request("vit", 0, max_shift=0),
-    ]
+    runs = [request("cnn", 0), request("vit", 0)]
     for group in (
         diagonal_requests(seeds),
         size_family_requests(seeds),
