@@ -29,9 +29,18 @@ def locality(**kw) -> E.Locality:
     r = E.Locality(
         cnn_rf=[("c", 3), ("c", 5), ("c", 10), ("c", 14), ("c", 24), ("c", 32)],
         vit_mad=[[3.0, 9.0], [8.0, 10.0]],
+        untrained_mad=[[14.0, 14.1], [14.0, 14.2]],
+        uniform_mad=14.4,
         image_size=28,
         patch_size=4,
         other_token_weight=[0.8, 0.9],
+        untrained_other_token_weight=[0.97, 0.98],
+        uniform_other_token_weight=48 / 49,
+        ablation=E.AttentionAblation(
+            0.97,
+            {"uniform": [0.6, 0.9], "identity": [0.4, 0.8]},
+            {"uniform": 0.3, "identity": 0.2},
+        ),
         embed_vs_conv=1e-7,
         diagonal={
             "local CNN": diagonal(0.51),

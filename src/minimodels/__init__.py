@@ -24,6 +24,7 @@ module                  what it holds
 ``augment``             random shifts for training (07)
 ``stats``               mean and 95% t-interval over seeds; test-set sampling error (07)
 ``attention_distance``  mean attention distance per block and head (08)
+``attention_ablation``  a trained ViT's attention replaced by a null at test time (08)
 ``synthetic``           seeded images of simple shapes, the long-range task (08)
 ``verdicts``            the six claims' verdicts, computed from measurements (08-13)
 ``literature``          the published figures the chapters quote, with sources (09)

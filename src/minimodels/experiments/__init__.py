@@ -41,6 +41,7 @@ from .data_efficiency import (
 )
 from .locality import (
     DIAGONAL_MODELS,
+    AttentionAblation,
     DiagonalModel,
     Locality,
     diagonal_requests,
@@ -125,6 +126,7 @@ __all__ = [
     "warm_up",
     # chapter 08
     "DIAGONAL_MODELS",
+    "AttentionAblation",
     "DiagonalModel",
     "Locality",
     "diagonal_requests",

@@ -14,6 +14,7 @@ from .runner import SEEDS, request, train_groups
 
 __all__ = [
     "DIAGONAL_MODELS",
+    "AttentionAblation",
     "DiagonalModel",
     "Locality",
     "diagonal_requests",
@@ -59,16 +60,31 @@ class DiagonalModel:
 
 
 @dataclass(frozen=True)
-class Locality:
-    """Chapter 08's measurements."""
+class AttentionAblation:
+    """The ViT recipe's test accuracy with learned attention weights replaced by a
+    null pattern at test time (:mod:`minimodels.attention_ablation`)."""
 
-    cnn_rf: list[tuple[str, int]]  # CNN recipe: (convolution, receptive field in px)
-    vit_mad: list[
-        list[float]
-    ]  # ViT recipe: mean attention distance (px), per block, head
+    intact: float  # nothing replaced
+    per_block: dict[str, list[float]]  # mode -> accuracy with block i's replaced
+    all_blocks: dict[str, float]  # mode -> accuracy with every block's replaced
+
+
+@dataclass(frozen=True)
+class Locality:
+    """Chapter 08's measurements. Each attention statistic of the trained ViT recipe
+    comes with its null baselines: the same network untrained (seed 0, as built) and
+    uniform attention."""
+
+    cnn_rf: list[tuple[str, int]]  # CNN recipe: (convolution, receptive field, px)
+    vit_mad: list[list[float]]  # ViT recipe: mean attention distance, px, (block, head)
+    untrained_mad: list[list[float]]  # the same, untrained
+    uniform_mad: float  # attention spread evenly over all patches
     image_size: int
     patch_size: int
-    other_token_weight: list[float]  # per block: attention weight on the other tokens
+    other_token_weight: list[float]  # per block: attention weight on other tokens
+    untrained_other_token_weight: list[float]
+    uniform_other_token_weight: float  # (N - 1) / N
+    ablation: AttentionAblation
     embed_vs_conv: float  # max |patch embedding - strided convolution|
     diagonal: dict[str, DiagonalModel]  # the long-range task, by model name
 
@@ -84,8 +100,35 @@ def locality(seeds=SEEDS, progress: bool = True) -> Locality:
     )
 
 
+def _attention_ablation(vit: nn.Module, test) -> AttentionAblation:
+    from ..attention_ablation import ATTENTION_NULLS, replaced_attention
+    from ..train import evaluate
+
+    def accuracy() -> float:
+        return evaluate(vit, test)[1]
+
+    blocks = range(len(vit.blocks))
+    per_block, all_blocks = {}, {}
+    for mode in ATTENTION_NULLS:
+        per_block[mode] = []
+        for b in blocks:
+            with replaced_attention(vit, [b], mode):
+                per_block[mode].append(accuracy())
+        with replaced_attention(vit, blocks, mode):
+            all_blocks[mode] = accuracy()
+    return AttentionAblation(accuracy(), per_block, all_blocks)
+
+
+def _other_token_weight(vit: nn.Module, images: torch.Tensor) -> list[float]:
+    """Per block: the mean attention weight a token puts on the other tokens."""
+    with torch.no_grad():
+        attn = vit.features(images)["attention"]  # per block (B, h, N, N)
+    return [1 - a.diagonal(dim1=-2, dim2=-1).mean().item() for a in attn]
+
+
 def _locality(seeds, progress: bool) -> Locality:
-    from ..attention_distance import mean_attention_distance
+    from .. import recipes
+    from ..attention_distance import mean_attention_distance, patch_distances
     from ..patches import linear_to_conv_weight
     from ..receptive_field import receptive_field
 
@@ -106,9 +149,10 @@ def _locality(seeds, progress: bool) -> Locality:
         if layer.layer.startswith("Conv")
     ]
     mad = mean_attention_distance(vit.model, images)  # (depth, heads), pixels
+    untrained = recipes.build("vit", 0).model.eval()  # the null: as initialised
+    grid = vit.model.image_size // vit.model.patch_size
+    tokens = vit.model.num_patches
     with torch.no_grad():
-        attn = vit.model.features(images)["attention"]  # per block (B, h, N, N)
-        self_weight = [a.diagonal(dim1=-2, dim2=-1).mean().item() for a in attn]
         pe = vit.model.patch_embed
         P = vit.model.patch_size
         conv = torch.nn.functional.conv2d(
@@ -120,9 +164,14 @@ def _locality(seeds, progress: bool) -> Locality:
     return Locality(
         cnn_rf=rf,
         vit_mad=mad.tolist(),
+        untrained_mad=mean_attention_distance(untrained, images).tolist(),
+        uniform_mad=patch_distances(grid, vit.model.patch_size).mean().item(),
         image_size=vit.model.image_size,
         patch_size=vit.model.patch_size,
-        other_token_weight=[1 - w for w in self_weight],
+        other_token_weight=_other_token_weight(vit.model, images),
+        untrained_other_token_weight=_other_token_weight(untrained, images),
+        uniform_other_token_weight=(tokens - 1) / tokens,
+        ablation=_attention_ablation(vit.model, load_mnist5k().test),
         embed_vs_conv=embed_vs_conv,
         diagonal={
             name: DiagonalModel(

@@ -64,6 +64,7 @@ SEEDS = (0, 1, 2)  # every number a verdict reads is a mean over these
 # instead (``_training_code``).
 ANALYSIS = (
     "experiments",
+    "attention_ablation.py",
     "attention_distance.py",
     "corruptions.py",
     "flops.py",
