@@ -222,7 +222,7 @@ def test_small_training_sets_are_capped_in_epochs():
 
 def test_size_to_reach_and_the_data_multiplier():
     def point(mean):
-        interval = E.Interval(mean, mean, mean, (mean,))
+        interval = E.over_seeds([mean])
         return E.SizePoint(interval, interval, parameters=1, images_seen=1)
 
     curves = {

@@ -13,7 +13,7 @@ from minimodels.flops import ReferenceModel
 
 def acc(mean: float) -> E.Interval:
     """A number measured on one seed (zero-width interval)."""
-    return E.Interval(mean, mean, mean, (mean,))
+    return E.over_seeds([mean])
 
 
 def budget(converged: bool = True) -> E.Convergence:

@@ -30,7 +30,7 @@ T = TypeVar("T")
 
 def over_seeds(values) -> Interval:
     """The mean of one number measured on each seed's run, with its 95% t-interval."""
-    return t_interval([float(v) for v in values])
+    return t_interval(values)
 
 
 def to_plain(value: Any) -> Any:
