@@ -17,6 +17,7 @@ from minimodels.shifts import (
     invariance_error,
     shift,
     shift_robustness,
+    shift_vs_noise,
 )
 
 
@@ -167,6 +168,46 @@ def test_shift_robustness_on_known_models():
         and circ.accuracy == [1.0] * 5
         and circ.mode == "circular"
     )
+
+
+class CentrePixelClassifier(nn.Module):
+    """Class 1 when the centre pixel is lit: any shift of a one-pixel image flips it,
+    while noise of the same norm, spread over every pixel, barely touches it."""
+
+    def __init__(self):
+        super().__init__()
+        self.threshold = nn.Parameter(torch.tensor(0.5))
+
+    def forward(self, x):
+        on = x[:, 0, 8, 8] > self.threshold
+        return torch.stack([(~on).float(), on.float()], dim=1)
+
+
+def test_shift_vs_noise_counts_correct_images_beside_the_noise_control():
+    x = torch.zeros(8, 1, 16, 16)
+    x[:, :, 8, 8] = 1.0
+    labels = torch.ones(8, dtype=torch.long)
+    labels[:3] = 0  # three wrong predictions: left out of both shares
+    result = shift_vs_noise(CentrePixelClassifier(), x, labels, [0, 1, 2], seed=3)
+    assert result.correct == 5 and result.distances == [0, 1, 2]
+    assert result.shift == [1.0, 0.0, 0.0]  # the lit pixel always moves away
+    # the noise has the shift's norm (sqrt 2): about 0.05 per pixel, never enough
+    assert result.noise == [1.0, 1.0, 1.0]
+    # same seed, same noise; a constant model is consistent under both
+    assert shift_vs_noise(CentrePixelClassifier(), x, labels, [1], seed=3) == (
+        [1],
+        [0.0],
+        [1.0],
+        5,
+    )
+    constant = nn.Sequential(nn.Flatten(), nn.Linear(256, 2))
+    with torch.no_grad():
+        constant[1].weight.zero_()
+        constant[1].bias.copy_(torch.tensor([0.0, 1.0]))
+    both = shift_vs_noise(constant, torch.rand(6, 1, 16, 16), torch.ones(6).long(), [3])
+    assert both.shift == [1.0] and both.noise == [1.0] and both.correct == 6
+    with pytest.raises(ValueError, match="classifies no image correctly"):
+        shift_vs_noise(constant, x, torch.zeros(8, dtype=torch.long), [1])
 
 
 def test_bad_input_is_explained():

@@ -51,25 +51,51 @@ def locality(**kw) -> E.Locality:
     return replace(r, **kw)
 
 
-def test_claim1_flips_with_the_measurements():
-    assert V.claim1(locality()).verdict == V.CAVEATS
+def ablation(uniform_block=0.65, identity_all=0.2, intact=0.97):
+    """The attention ablation: ``uniform_block`` is the worst single block made
+    uniform, ``identity_all`` every block made identity (patches independent)."""
+    return E.AttentionAblation(
+        intact,
+        {"uniform": [uniform_block, intact], "identity": [0.4, intact]},
+        {"uniform": 0.3, "identity": identity_all},
+    )
+
+
+# Between each null baseline and the best model observed in the book's build: the
+# attention ablation from 0 (attention ignored) to 32.5 points (block 2 made uniform),
+# identity attention from 0 (patches independent) to 76.8 points, the long-range task
+# from 50% (chance) to 98.7%.
+
+
+def test_claim1_reaches_holds_and_wrong():
+    v = V.claim1(locality())
+    assert v.verdict == V.HOLDS and v.measured["uniform_attention_drop"] == (
+        pytest.approx(37.0)
+    )
+    # the ViT barely uses its attention: 1 point lost
+    assert V.claim1(locality(ablation=ablation(uniform_block=0.96))).verdict == V.WRONG
+    # facts never decide: the patch embedding being a convolution or not
     assert V.claim1(locality(embed_vs_conv=0.3)).verdict == V.HOLDS
-    assert (
-        V.claim1(locality(vit_mad=[[1.0, 2.0]])).verdict == V.WRONG
-    )  # no head looks beyond the CNN's first layer
-    assert (
-        V.claim1(locality(cnn_rf=[("c", 3), ("c", 3)])).verdict == V.WRONG
-    )  # no growth
+    assert any("convolution" in f for f in v.facts)
 
 
-def test_claim2_is_wrong_when_tokens_mix():
-    assert V.claim2(locality()).verdict == V.WRONG
-    independent = locality(other_token_weight=[0.1, 0.2])
-    assert (
-        V.claim2(independent).verdict == V.CAVEATS
-    )  # the deep CNN also solves the long-range task
+def test_claim2_reaches_holds_partly_wrong_and_wrong():
+    v = V.claim2(locality())  # long range holds, independent processing is wrong
+    assert v.verdict == V.PARTLY_WRONG
+    assert v.test("process patches independently").holds is False
+    # tokens processed independently (identity costs 1 point): both tested parts hold,
+    # with the caveat that a deep CNN solves the long-range task too
+    independent = locality(ablation=ablation(identity_all=0.96))
+    assert V.claim2(independent).verdict == V.CAVEATS
     shallow = {**independent.diagonal, "SmallCNN": diagonal(0.6)}
     assert V.claim2(replace(independent, diagonal=shallow)).verdict == V.HOLDS
+    # the ViT does not learn the long-range task, and mixes patches
+    weak = {**locality().diagonal, "ViT": diagonal(0.6)}
+    assert V.claim2(locality(diagonal=weak)).verdict == V.WRONG
+    # a local model solving the task makes it no test of long range
+    easy = {**locality().diagonal, "local CNN": diagonal(0.8)}
+    v = V.claim2(locality(diagonal=easy))
+    assert v.test("model long-range dependencies").holds is None
 
 
 def size_row(name: str, parameters: int, mean: float) -> E.SizeRow:
@@ -107,22 +133,28 @@ def parameters(vit_acc=(0.7, 0.8, 0.85), growth=4096) -> E.ParameterEfficiency:
     )
 
 
-def test_claim3_follows_the_parameter_ratio():
+def test_claim3_reaches_holds_and_wrong():
     v = V.claim3(parameters())
     assert (
-        v.verdict == V.CAVEATS
+        v.verdict == V.HOLDS
         and not v.measured["reached"]
         and v.measured["ratio"] == pytest.approx(14)
     )
+    assert v.literature and v.facts  # shown, not graded
     assert (
         V.claim3(parameters(vit_acc=(0.95, 0.96, 0.97))).verdict == V.WRONG
-    )  # the smallest ViT already matches
+    )  # the smallest ViT already matches the smallest CNN (1.2x)
     v = V.claim3(parameters(vit_acc=(0.7, 0.94, 0.97)))
     assert v.measured["reached"] and v.measured["ratio"] >= V.PARAMETER_RATIO
+    # the weight-sharing fact does not decide either
+    assert V.claim3(parameters(growth=5000)).verdict == V.HOLDS
 
 
-def translation(cnn=0.95, vit=0.80, shifts=(0.99, 0.95), moving=()) -> E.Translation:
-    """Consistency at 0-4 px of the plain models, and of both trained with shifts;
+def translation(
+    cnn=0.99, vit=0.80, shifts=(0.995, 0.95), matched=(0.93, 0.73), moving=()
+) -> E.Translation:
+    """Consistency at 0-4 px of the plain models and of both trained with shifts;
+    ``matched``: the CNN's and the ViT's at matched clean accuracy (None: no pair);
     the plain ones checked on the budget axis (``moving``: not converged)."""
     names = ["CNN", "ViT", "CNN + shifts", "ViT + shifts"]
     variants = {
@@ -134,50 +166,72 @@ def translation(cnn=0.95, vit=0.80, shifts=(0.99, 0.95), moving=()) -> E.Transla
         )
         for n, c in zip(names, (cnn, vit, *shifts))
     }
-    return E.Translation(distances=[0, 1, 2, 3, 4], full={}, variants=variants)
-
-
-def test_claim4_follows_consistency():
-    v = V.claim4(translation())
-    assert v.verdict == V.CAVEATS and v.measured["cnn"] == pytest.approx(0.95)
-    assert v.measured["augmentation_recovered"] == pytest.approx(0.15 / 0.19)
-    assert (
-        V.claim4(translation(cnn=0.995, vit=0.8, shifts=(0.99, 0.8))).verdict == V.HOLDS
+    pair = None
+    if matched is not None:
+        pair = E.MatchedShifts(
+            models={"CNN": "CNN w2 at 80 images seen", "ViT": "ViT D64 at 160"},
+            test_acc={"CNN": acc(0.93), "ViT": acc(0.934)},
+            shift={
+                f: [acc(1.0)] + [acc(c)] * 4 for f, c in zip(("CNN", "ViT"), matched)
+            },
+            noise={f: [acc(1.0)] + [acc(0.5)] * 4 for f in ("CNN", "ViT")},
+        )
+    return E.Translation(
+        distances=[0, 1, 2, 3, 4], full={}, variants=variants, matched=pair
     )
-    assert V.claim4(translation(cnn=0.85, vit=0.84)).verdict == V.WRONG
 
 
-def robustness(cnn=0.984, vit=0.954, seconds=(None, None)) -> E.Robustness:
-    def model(mean: float, train_seconds: float | None) -> E.ModelRobustness:
-        cost = E.Cost(acc(mean), 1000, 10_000, 5000.0, train_seconds)
-        return E.ModelRobustness([acc(mean)], [acc(mean)], [acc(mean)], None, cost)
+def test_claim4_reaches_holds_partly_wrong_and_wrong():
+    # the book's build: 27.4% vs 7.0% flips at matched accuracy, CNN 1.3%
+    v = V.claim4(translation())
+    assert v.verdict == V.CAVEATS and v.measured["cnn_flips"] == pytest.approx(0.01)
+    assert v.measured["augmentation_recovered"] == pytest.approx(0.15 / 0.195)
+    assert V.claim4(translation(shifts=(0.995, 0.8))).verdict == V.HOLDS
+    # at matched accuracy the ViT flips no more than the CNN: the ViT half is wrong
+    assert V.claim4(translation(matched=(0.93, 0.92))).verdict == V.PARTLY_WRONG
+    # ... and the CNN flips 10%: wrong
+    assert V.claim4(translation(cnn=0.9, matched=(0.9, 0.9))).verdict == V.WRONG
+    # without a matched pair the ViT half is not tested; the CNN half still decides
+    v = V.claim4(translation(matched=None))
+    assert v.test("change their predictions under small shifts").holds is None
+    assert v.verdict == V.CAVEATS
 
-    models = {
-        "CNN recipe": model(cnn, seconds[0]),
-        "ViT recipe": model(vit, seconds[1]),
+
+def recipes_acc(cnn=0.99, vit=0.976) -> dict[str, E.Interval]:
+    return {
+        "CNN recipe": E.over_seeds([cnn] * 3),
+        "ViT recipe": E.over_seeds([vit] * 3),
     }
-    return E.Robustness(noise=[0.0], blur=[0.0], occlusion=[0.0], models=models)
 
 
-def test_claim5_follows_published_and_measured_accuracy():
-    assert V.claim5(robustness(), parameters()).verdict == V.CAVEATS
-    timed = robustness(seconds=(50.0, 90.0))
-    assert "in less training time" in " ".join(V.claim5(timed, parameters()).reasons)
-    timed = robustness(seconds=(120.0, 90.0))
-    assert "more training time" in " ".join(V.claim5(timed, parameters()).reasons)
-    assert V.claim5(robustness(vit=0.98), parameters()).verdict == V.HOLDS
-    p = parameters()
+def test_claim5_reaches_holds_and_wrong():
+    v = V.claim5(locality(), recipes_acc(), REFERENCES)
+    assert v.verdict == V.HOLDS and v.measured["recipe_gap"] == pytest.approx(1.4)
+    assert any("ImageNet" in x for x in v.literature)
+    # the ViT recipe 5 points behind, and the long-range task not learned
+    weak = {**locality().diagonal, "ViT": diagonal(0.6)}
+    assert (
+        V.claim5(locality(diagonal=weak), recipes_acc(vit=0.94), REFERENCES).verdict
+        == V.WRONG
+    )
+    assert (
+        V.claim5(locality(), recipes_acc(vit=0.94), REFERENCES).verdict
+        == V.PARTLY_WRONG
+    )
+    # published numbers are reported, never graded
     worse_vit = replace(REFERENCES[1], published_top1=70.0)
-    p = replace(p, references=[REFERENCES[0], worse_vit])
-    assert V.claim5(robustness(), p).verdict == V.WRONG
+    assert (
+        V.claim5(locality(), recipes_acc(), [REFERENCES[0], worse_vit]).verdict
+        == V.HOLDS
+    )
 
 
-def data(gap_small=20.0, gap_large=5.0, hybrid_small=0.85, moving=()):
+def data(gap_small=20.0, gap_large=5.0, hybrid_small=0.85, cnn_small=0.9, moving=()):
     """Learning curves at 250 and 4,000 images; ``moving``: (name, size) pairs not
     converged on the budget axis."""
     means = {
-        "CNN": {250: 0.9, 4000: 0.97},
-        "ViT": {250: 0.9 - gap_small / 100, 4000: 0.97 - gap_large / 100},
+        "CNN": {250: cnn_small, 4000: 0.97},
+        "ViT": {250: cnn_small - gap_small / 100, 4000: 0.97 - gap_large / 100},
         "hybrid": {250: hybrid_small, 4000: 0.95},
     }
     curves = {
@@ -196,13 +250,18 @@ def data(gap_small=20.0, gap_large=5.0, hybrid_small=0.85, moving=()):
     return E.DataEfficiency(sizes=[250, 4000], curves=curves)
 
 
-def test_claim6_follows_the_gap():
+def test_claim6_reaches_holds_and_wrong():
     v = V.claim6(data())
     assert v.verdict == V.CAVEATS and v.measured["hybrid_recovered"] == pytest.approx(
         0.75
     )
+    assert v.measured["multiplier"] > 10  # the ViT reaches 90% only near 4,000
     assert V.claim6(data(gap_large=0.0, hybrid_small=0.71)).verdict == V.HOLDS
-    assert V.claim6(data(gap_small=3.0, gap_large=2.0)).verdict == V.WRONG
+    # the ViT within a point on every size: it needs about as much data
+    assert V.claim6(data(gap_small=1.0, gap_large=0.0)).verdict == V.PARTLY_WRONG
+    # ... and the CNN keeps only 66% of its skill on 250 images
+    low = data(gap_small=1.0, gap_large=0.0, cnn_small=0.7)
+    assert V.claim6(low).verdict == V.WRONG
 
 
 def test_unconverged_models_withhold_the_verdict():
@@ -221,16 +280,66 @@ def test_unconverged_models_withhold_the_verdict():
     assert V.claim4(translation()).verdict == V.CAVEATS
 
 
+def robustness() -> E.Robustness:
+    def model(mean: float) -> E.ModelRobustness:
+        cost = E.Cost(acc(mean), 1000, 10_000, 5000.0, 40.0)
+        return E.ModelRobustness([acc(mean)], [acc(mean)], [acc(mean)], None, cost)
+
+    models = {"CNN": model(0.98), "ViT": model(0.92)}
+    return E.Robustness(noise=[0.0], blur=[0.0], occlusion=[0.0], models=models)
+
+
 def test_results_survive_the_cache_round_trip():
     """What the cache stores (plain containers) rebuilds the same typed result."""
-    for result in (locality(), parameters(), translation(), robustness(), data()):
+    results = (locality(), parameters(), translation(), robustness(), data())
+    for result in (*results, translation(matched=None)):
         plain = E.to_plain(result)
         assert type(plain) is dict
         assert E.from_plain(type(result), plain) == result
 
 
-def test_markdown_table_lists_every_verdict():
-    text = V.markdown([V.claim1(locality()), V.claim2(locality())])
-    assert (
-        text.count("\n") == 3 and "**wrong**" in text and "holds with caveats" in text
+def test_grades_follow_the_tested_parts_only():
+    def part(holds):
+        return V.Test("ViT", "x", holds, "")
+
+    assert V.grade([part(True), part(None)], []) == V.HOLDS
+    assert V.grade([part(True)], ["a caveat"]) == V.CAVEATS
+    assert V.grade([part(True), part(False)], ["a caveat"]) == V.PARTLY_WRONG
+    assert V.grade([part(False), part(None)], []) == V.WRONG
+    assert V.grade([part(None)], []) == V.NOT_MEASURED  # nothing tested
+    assert V.grade([part(True)], [], moving=["ViT"]) == V.NOT_MEASURED
+    assert {V.HOLDS, V.CAVEATS, V.PARTLY_WRONG, V.WRONG, V.NOT_MEASURED} == set(
+        V.GRADES
     )
+
+
+@pytest.mark.parametrize(
+    "constant, value, verdict, expected",
+    [
+        ("ABLATION_POINTS", 40.0, lambda: V.claim1(locality()), V.WRONG),
+        ("SOLVED", 0.99, lambda: V.claim2(locality()), V.WRONG),
+        ("PARAMETER_RATIO", 20.0, lambda: V.claim3(parameters()), V.WRONG),
+        ("SHIFT_FLIPS", 0.25, lambda: V.claim4(translation()), V.PARTLY_WRONG),
+        (
+            "COMPETITIVE_POINTS",
+            1.0,
+            lambda: V.claim5(locality(), recipes_acc(), REFERENCES),
+            V.PARTLY_WRONG,
+        ),
+        ("SMALL_DATA_KEPT", 0.95, lambda: V.claim6(data()), V.PARTLY_WRONG),
+    ],
+)
+def test_a_threshold_flips_its_verdict(monkeypatch, constant, value, verdict, expected):
+    """An instructor who changes a threshold gets a different verdict, not an error
+    (the notebooks assert measurements, never grades)."""
+    before = verdict().verdict
+    monkeypatch.setattr(V, constant, value)
+    assert verdict().verdict == expected != before
+
+
+def test_markdown_table_lists_every_verdict():
+    vs = [V.claim1(locality()), V.claim2(locality()), V.claim3(parameters())]
+    text = V.markdown(vs)
+    assert text.count("\n") == 4 and "**partly wrong**" in text
+    assert "**holds**" in text and "fact: " in text and "published: " in text
+    assert "not tested" in text  # the parts without a control yet say so

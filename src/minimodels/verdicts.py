@@ -1,36 +1,56 @@
 """Verdicts on the blog post's six claims, computed from measurements (chapters 08-13).
 
-Each ``claimN`` function takes the results of the experiment that tests the
-claim (``minimodels.experiments``) and returns a :class:`Verdict`: one of
-"holds", "holds with caveats" or "wrong", the measured numbers it rests on, and
-the reasons; or "not measured at our budget" where the models it rests on had
-not converged (doubling their training budget still moved them by
-``recipes.CONVERGED_POINTS`` or more: chapters 09-11). The thresholds are
-module constants, stated in the chapters, so a reader can see, and change, what
-would flip a verdict.
+Each claim has a ViT half and a CNN half ("Transformers ...; CNNs ..."), and each
+half says one or two things. A :class:`Verdict` keeps three kinds of statement
+apart:
+
+* **facts**: what holds by construction (the patch embedding *is* a strided
+  convolution; a ViT shares its weights across tokens). They are shown, exactly,
+  and never decide a verdict: a fact cannot come out the other way.
+* **tests**: one :class:`Test` per part of the claim that can be measured, each a
+  statistic beside its null baseline (uniform attention, identity attention,
+  chance, an untrained model) and a named threshold. Only tests decide.
+* **literature**: what published work at scale says, reported and cited, not
+  measured here.
+
+The grade (:func:`grade`): every tested part holds -> "holds" (or "holds with
+caveats" when a measured caveat qualifies it); some hold and some do not ->
+"partly wrong"; none holds -> "wrong". A verdict is "not measured at our budget"
+when the models it rests on had not converged (doubling their training budget
+still moved them by ``recipes.CONVERGED_POINTS`` or more: chapters 09-11) or when
+no part of it was tested. Every threshold is a module constant with the reason
+for its value, so a reader can change one and watch a verdict flip.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Mapping
 
 from .experiments import (
+    MATCHED_POINTS,
     DataEfficiency,
+    Interval,
     Locality,
     ParameterEfficiency,
-    Robustness,
     Translation,
+    data_multiplier,
     params_to_match,
 )
+from .flops import ReferenceModel
 from .recipes import CONVERGED_POINTS
 
 __all__ = [
     "HOLDS",
     "CAVEATS",
+    "PARTLY_WRONG",
     "WRONG",
     "NOT_MEASURED",
+    "GRADES",
+    "Test",
     "Verdict",
     "CLAIMS",
+    "grade",
     "claim1",
     "claim2",
     "claim3",
@@ -38,17 +58,25 @@ __all__ = [
     "claim5",
     "claim6",
     "markdown",
-    "MIXING_THRESHOLD",
+    "explain",
+    "PUBLISHED_GRADES",
+    "against_literature",
+    "CHANCE",
+    "ABLATION_POINTS",
     "SOLVED",
     "CHANCE_MARGIN",
     "PARAMETER_RATIO",
-    "CONSISTENCY_GAP",
+    "SHIFT_FLIPS",
     "COMPETITIVE_POINTS",
+    "DATA_MULTIPLIER",
+    "SMALL_DATA_KEPT",
     "DATA_GAP_POINTS",
 ]
 
-HOLDS, CAVEATS, WRONG = "holds", "holds with caveats", "wrong"
+HOLDS, CAVEATS = "holds", "holds with caveats"
+PARTLY_WRONG, WRONG = "partly wrong", "wrong"
 NOT_MEASURED = "not measured at our budget"
+GRADES = (HOLDS, CAVEATS, PARTLY_WRONG, WRONG, NOT_MEASURED)
 
 CLAIMS = {
     1: (
@@ -74,282 +102,538 @@ CLAIMS = {
     6: "Transformers need much more data; CNNs do well on small data.",
 }
 
-# Claim 2: a token that keeps more than half of its attention for itself could be said
-# to be processed "mostly independently"; below that, attention mixes patches.
-MIXING_THRESHOLD = 0.5
-# A task counts as solved above this test accuracy, and as not learned within this
-# margin of chance.
+# -- thresholds: each with why it has its value ------------------------------------
+# MNIST-5k has ten balanced classes: guessing scores 10%.
+CHANCE = 0.1
+# A change in accuracy counts when it is larger than the test set's own sampling
+# error: on 1,000 test images at 97% accuracy the binomial 95% interval is +-1.1
+# points (stats.binomial_se), so 2 points is not noise. Used for the attention
+# ablations (claims 1 and 2).
+ABLATION_POINTS = 2.0
+# A task counts as solved above this test accuracy (the long-range task's chance is
+# 50%), and as not learned within this margin of chance: 5 points is about three
+# binomial standard errors on its 1,000 test pairs.
 SOLVED = 0.9
 CHANCE_MARGIN = 0.05
-# Claim 3: "many more parameters" means at least this factor at equal accuracy.
+# Claim 3: "many more parameters" read as at least twice as many at equal accuracy
+# (the post gives no number; less than 2x is within what one extra block costs).
 PARAMETER_RATIO = 2.0
-# Claim 4: a family is "more robust to shifts" if its consistency at 1-3 px is higher
-# by this much.
-CONSISTENCY_GAP = 0.05
-# Claim 5: "competitive" means within this many points of top-1 accuracy.
+# Claim 4: "robust to shifts" when fewer than 1 in 20 correct predictions flip under
+# a 1-3 px shift; the ViT's "change" when at least 5 in 100 more flip than a CNN's of
+# the same clean accuracy (5 points: several times the binomial error of a share
+# measured on about 500 images).
+SHIFT_FLIPS = 0.05
+# Claim 5: "competitive" means within this many points of top-1 accuracy: what the
+# literature calls competitive (ViT-B/16 vs ResNet-50 in torchvision: 0.2 points with
+# the same care, 4.9 without), and more than the +-1.1-point sampling error above.
 COMPETITIVE_POINTS = 2.0
-# Claim 6: the CNN's lead must grow by at least this many points from the largest to
-# the smallest set.
+# Claim 6: "much more data" read as at least twice the images for the same accuracy
+# (augmentation and regularisation alone are worth about 10x: Steiner et al. 2022).
+DATA_MULTIPLIER = 2.0
+# Claim 6: "does well on small data": on its smallest training set (250 images, 14x
+# fewer than the full split) the CNN keeps this share of its full-data accuracy above
+# chance.
+SMALL_DATA_KEPT = 0.9
+# Claim 6's caveat: the CNN still leads on the full split by more than this.
 DATA_GAP_POINTS = 5.0
+
+
+# What the published evidence supports, claim by claim (the papers chapters 08-12 cite),
+# and why our grade may differ from it where it does: our scale is 3,500 digits and
+# models of 1k-140k parameters trained on a CPU, theirs ImageNet and beyond.
+PUBLISHED_GRADES = {
+    1: (
+        CAVEATS,
+        "our grades leave out facts of the architecture (the patch embedding is a "
+        "convolution), the literature's caveat",
+    ),
+    2: (
+        PARTLY_WRONG,
+        "our long-range task is small and synthetic; the literature reads the "
+        "attention of ImageNet models",
+    ),
+    3: (
+        WRONG,
+        "scale: at ImageNet scale with modern recipes the counts are comparable; on "
+        "3,500 digits without augmentation the CNN's locality prior is worth a large "
+        "factor in parameters",
+    ),
+    4: (
+        CAVEATS,
+        "our models see centred 28 x 28 digits, where a few pixels are a large "
+        "shift; the literature measures ImageNet models at 224 px",
+    ),
+    5: (
+        CAVEATS,
+        "we can test only the small-scale half; the literature grades the "
+        "ImageNet-scale half",
+    ),
+    6: (
+        CAVEATS,
+        "data and budget: our largest set is 3,500 images, where a plain ViT may or "
+        "may not yet catch up",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Test:
+    """One empirical test of one part of a claim.
+
+    side: whose half of the claim, "ViT" or "CNN". says: the part, in the post's
+    words. holds: True or False, or None where this part is not tested (``text``
+    says why). measured / null: the statistic and its null baseline's value
+    (``null_name`` says what the null is); threshold: where it flips.
+    """
+
+    side: str
+    says: str
+    holds: bool | None
+    text: str
+    measured: float | None = None
+    null: float | None = None
+    null_name: str = ""
+    threshold: float | None = None
+
+    @property
+    def mark(self) -> str:
+        return {True: "holds", False: "wrong", None: "not tested"}[self.holds]
+
+
+def _untested(side: str, says: str, why: str) -> Test:
+    return Test(side, says, None, why)
 
 
 @dataclass
 class Verdict:
     claim: int
     verdict: str
+    tests: list[Test]
+    facts: list[str] = field(default_factory=list)  # by construction: never decide
+    caveats: list[str] = field(default_factory=list)  # measured qualifications
+    literature: list[str] = field(default_factory=list)  # published, not measured
     measured: dict = field(default_factory=dict)
-    reasons: list[str] = field(default_factory=list)
+    withheld: str = ""  # why the verdict is "not measured at our budget"
 
     @property
     def statement(self) -> str:
         return CLAIMS[self.claim]
 
+    @property
+    def reasons(self) -> list[str]:
+        """The tests' sentences, then the caveats and why a verdict is withheld."""
+        tested = [f"{t.side} half, {t.mark}: {t.text}" for t in self.tests]
+        return tested + self.caveats + ([self.withheld] if self.withheld else [])
 
-def _not_converged(moving: list[str]) -> str:
-    """The reason a verdict is withheld: the models it rests on that still move."""
-    return (
-        "not converged (doubling the budget still moves validation accuracy "
-        f"by {CONVERGED_POINTS} points or more): {', '.join(moving)}"
+    def test(self, says: str) -> Test:
+        """The test of the part of the claim that ``says`` this."""
+        (match,) = [t for t in self.tests if t.says == says]
+        return match
+
+
+def grade(tests: list[Test], caveats: list[str], moving: list[str] = ()) -> str:
+    """The verdict's grade from its tests (facts and literature never enter)."""
+    decided = [t.holds for t in tests if t.holds is not None]
+    if moving or not decided:
+        return NOT_MEASURED
+    if all(decided):
+        return CAVEATS if caveats else HOLDS
+    return PARTLY_WRONG if any(decided) else WRONG
+
+
+def _verdict(claim, tests, facts, caveats, literature, measured, moving=()) -> Verdict:
+    withheld = ""
+    if moving:
+        withheld = (
+            "withheld: not converged (doubling the budget still moves validation "
+            f"accuracy by {CONVERGED_POINTS} points or more): {', '.join(moving)}"
+        )
+    return Verdict(
+        claim,
+        grade(tests, caveats, moving),
+        tests,
+        facts,
+        caveats,
+        literature,
+        measured,
+        withheld,
     )
 
 
-def _grade(holds: bool, caveats: list[str], converged: bool = True) -> str:
-    if not converged:
-        return NOT_MEASURED
-    if not holds:
-        return WRONG
-    return CAVEATS if caveats else HOLDS
+def _long_range(locality: Locality, says: str) -> Test:
+    """The ViT on chapter 08's long-range task, valid only if a local model fails it."""
+    local = locality.diagonal["local CNN"].test_acc.mean
+    vit = locality.diagonal["ViT"].test_acc.mean
+    if local > 0.5 + CHANCE_MARGIN:
+        return _untested(
+            "ViT",
+            says,
+            f"the task is not long-range: a local CNN scores {local:.1%} "
+            f"(chance 50%); the ViT scores {vit:.1%}",
+        )
+    return Test(
+        "ViT",
+        says,
+        vit >= SOLVED,
+        f"on the long-range task the ViT scores {vit:.1%} (chance 50%; a local CNN "
+        f"{local:.1%}; solved at {SOLVED:.0%})",
+        vit,
+        0.5,
+        "chance",
+        SOLVED,
+    )
 
 
 def claim1(locality: Locality) -> Verdict:
-    """Architecture. Holds if the CNN's receptive field grows with depth and the ViT's
-    first block already attends far; the caveat is that the patch embedding *is* a
-    convolution."""
+    """Architecture. Tested: the trained ViT uses its attention (replacing one block's
+    learned weights with uniform ones costs at least ABLATION_POINTS). The patch
+    embedding equals a strided convolution and the CNN's receptive field grows with
+    depth: facts of the architectures, shown, not graded."""
     rf = [size for _, size in locality.cnn_rf]
-    hierarchical = (
-        all(b > a for a, b in zip(rf, rf[1:])) and rf[0] < locality.image_size / 4
-    )
-    # the farthest-looking head of block 1, pixels
-    first_block = max(locality.vit_mad[0])
-    global_early = first_block > rf[0]
-    caveats = []
-    if locality.embed_vs_conv < 1e-4:
-        caveats.append(
-            "the ViT's patch embedding is exactly a convolution with "
-            "kernel = stride = patch size"
-        )
-    reasons = [
-        f"CNN receptive field grows layer by layer: {rf}",
-        f"ViT block 1 already has a head attending {first_block:.1f} px away "
-        f"on average (CNN layer 1 sees {rf[0]} px)",
+    a = locality.ablation
+    uniform = a.per_block["uniform"]
+    block = min(range(len(uniform)), key=lambda i: uniform[i])
+    drop = 100 * (a.intact - uniform[block])
+    tests = [
+        Test(
+            "ViT",
+            "use self-attention",
+            drop >= ABLATION_POINTS,
+            f"replacing block {block + 1}'s learned attention by uniform averaging "
+            f"costs {drop:.1f} points (from {a.intact:.1%} to {uniform[block]:.1%}; "
+            "a model that ignored its attention weights would lose 0; threshold "
+            f"{ABLATION_POINTS:g})",
+            drop,
+            0.0,
+            "attention ignored",
+            ABLATION_POINTS,
+        ),
+        _untested(
+            "CNN",
+            "learn hierarchical local features",
+            "needs a probe of what the CNN's stages learn (that its receptive field "
+            "grows with depth is a fact of the architecture)",
+        ),
     ]
-    return Verdict(
-        1,
-        _grade(hierarchical and global_early, caveats),
-        {
-            "rf": rf,
-            "first_block_distance": first_block,
-            "embed_vs_conv": locality.embed_vs_conv,
-        },
-        reasons + caveats,
-    )
+    facts = [
+        "the ViT's patch embedding is a convolution with kernel = stride = patch "
+        f"size (largest difference measured: {locality.embed_vs_conv:.1e})",
+        f"the CNN's receptive field grows layer by layer: {rf} px",
+    ]
+    measured = {
+        "uniform_attention_drop": drop,
+        "block": block + 1,
+        "first_block_distance": max(locality.vit_mad[0]),
+        "uniform_distance": locality.uniform_mad,
+    }
+    return _verdict(1, tests, facts, [], [], measured)
 
 
 def claim2(locality: Locality) -> Verdict:
-    """Spatial information. Wrong if trained ViT tokens take most of their attention
-    from other patches (they are not processed independently). Otherwise, caveats if a
-    deep CNN also solves the long-range task (locality is a prior, not a limit)."""
-    mixing = min(locality.other_token_weight)  # the least-mixing block
-    local, deep, vit = (
-        locality.diagonal[name].test_acc.mean
-        for name in ("local CNN", "SmallCNN", "ViT")
-    )
-    independent = mixing < MIXING_THRESHOLD
+    """Spatial information. Tested: the ViT solves the long-range task (valid only if
+    a local CNN cannot); it does *not* process patches independently if letting each
+    token attend only to itself (identity attention, the null of independent
+    processing) costs ABLATION_POINTS or more. The CNN half ("exploit locality") needs
+    the pixel-permutation control. Caveat: a deep CNN solves the long-range task too."""
+    a = locality.ablation
+    identity = a.all_blocks["identity"]
+    drop = 100 * (a.intact - identity)
+    mixing = min(locality.other_token_weight)
+    tests = [
+        _long_range(locality, "model long-range dependencies"),
+        Test(
+            "ViT",
+            "process patches independently",
+            drop < ABLATION_POINTS,
+            f"making every token attend only to itself (patches processed "
+            f"independently) costs {drop:.1f} points (from {a.intact:.1%} to "
+            f"{identity:.1%}; threshold {ABLATION_POINTS:g})",
+            drop,
+            0.0,
+            "independent patches",
+            ABLATION_POINTS,
+        ),
+        _untested(
+            "CNN",
+            "exploit locality",
+            "needs a control that removes locality, such as pixel-permuted images",
+        ),
+    ]
+    deep = locality.diagonal["SmallCNN"].test_acc.mean
     caveats = []
     if deep >= SOLVED:
         caveats.append(
-            f"a CNN with pooling also relates distant shapes ({deep:.1%}); "
-            f"only the shallow one ({local:.1%}) is stuck near chance"
+            f"a CNN with pooling relates distant shapes too ({deep:.1%} on the "
+            "long-range task): locality is a prior, not a limit"
         )
-    if vit < SOLVED:
-        caveats.append(
-            f"at our budget the ViT learned the long-range task only partly ({vit:.1%})"
-        )
-    reasons = [
-        f"in every block of the trained ViT a token takes at least {mixing:.0%} "
-        "of its attention from other patches"
+    facts = [
+        "softmax attention over N tokens gives every token's neighbours "
+        f"(N - 1) / N = {locality.uniform_other_token_weight:.1%} of its weight "
+        "before any training (uniform attention); the trained ViT gives "
+        f"{mixing:.1%} or more",
     ]
-    return Verdict(
-        2,
-        _grade(independent, caveats),
-        {
-            "min_other_token_weight": mixing,
-            "local_cnn": local,
-            "small_cnn": deep,
-            "vit": vit,
-        },
-        reasons + caveats,
-    )
+    measured = {
+        "identity_drop": drop,
+        "min_other_token_weight": mixing,
+        "uniform_other_token_weight": locality.uniform_other_token_weight,
+        "local_cnn": locality.diagonal["local CNN"].test_acc.mean,
+        "small_cnn": deep,
+        "vit": locality.diagonal["ViT"].test_acc.mean,
+    }
+    return _verdict(2, tests, facts, caveats, [], measured)
+
+
+def _references(references: list[ReferenceModel]) -> dict[str, ReferenceModel]:
+    return {r.name: r for r in references}
 
 
 def claim3(parameters: ParameterEfficiency) -> Verdict:
-    """Parameter efficiency. Holds if the ViT family needs PARAMETER_RATIO times the
-    CNN family's parameters for the smallest CNN's accuracy; caveat: a ViT shares
-    weights too (its count does not grow with the image, except the position table)."""
+    """Parameter efficiency. Tested: the ViT family needs PARAMETER_RATIO times the
+    smallest CNN's parameters to reach its accuracy (null: 1x). The CNN half (weight
+    sharing is what makes it efficient) needs a locally connected control. Facts: a
+    ViT shares its weights across tokens too. Literature: torchvision's counts."""
     rows = parameters.rows
     cnn_small = min((r for r in rows if r.family == "CNN"), key=lambda r: r.parameters)
     target = cnn_small.test_acc.mean
     needed = params_to_match(rows, "ViT", target)
     largest_vit = max(r.parameters for r in rows if r.family == "ViT")
     ratio = (needed if needed is not None else largest_vit) / cnn_small.parameters
-    more = ratio >= PARAMETER_RATIO
-    caveats = []
+    more = "more than " if needed is None else ""
+    tests = [
+        Test(
+            "ViT",
+            "need many more parameters",
+            ratio >= PARAMETER_RATIO,
+            f"the ViT family needs {more}{ratio:.1f}x the parameters of the smallest "
+            f"CNN ({cnn_small.parameters:,}) to reach its {target:.1%} (equal: 1x; "
+            f"threshold {PARAMETER_RATIO:g}x)",
+            ratio,
+            1.0,
+            "equal parameters",
+            PARAMETER_RATIO,
+        ),
+        _untested(
+            "CNN",
+            "are parameter-efficient through weight sharing",
+            "needs a control without weight sharing, such as a locally connected layer",
+        ),
+    ]
+    facts = []
     if parameters.vit_growth_28_to_56 == parameters.position_growth_28_to_56:
-        caveats.append(
+        facts.append(
             "a ViT shares its weights across tokens as a CNN shares them across "
-            "positions: doubling the image side only adds position embeddings"
+            "positions: doubling the image side adds only position embedding "
+            f"parameters ({parameters.vit_growth_28_to_56:,})"
         )
-    refs = {r.name: r for r in parameters.references}
+    refs = _references(parameters.references)
+    literature = []
     if "vit_b_16" in refs and "resnet50" in refs:
         vit, rn = refs["vit_b_16"], refs["resnet50"]
-        caveats.append(
-            "at ImageNet scale torchvision's ViT-B/16 "
-            f"({vit.parameters / 1e6:.0f}M) scores {vit.published_top1:.1f}% "
-            f"vs ResNet-50's ({rn.parameters / 1e6:.0f}M) {rn.published_top1:.1f}%"
+        literature.append(
+            f"at ImageNet scale torchvision's ViT-B/16 ({vit.parameters / 1e6:.0f}M "
+            f"parameters) scores {vit.published_top1:.1f}% top-1, ResNet-50 "
+            f"({rn.parameters / 1e6:.0f}M) {rn.published_top1:.1f}%"
         )
-    reasons = [
-        f"the ViT family needs {'more than ' if needed is None else ''}"
-        f"{ratio:.1f}x the parameters of the smallest CNN to reach its {target:.1%}"
-    ]
     moving = [r.name for r in rows if not r.budget.converged]
-    if moving:
-        reasons.append(_not_converged(moving))
-    return Verdict(
-        3,
-        _grade(more, caveats, converged=not moving),
-        {"ratio": ratio, "reached": needed is not None, "target": target},
-        reasons + caveats,
-    )
+    measured = {"ratio": ratio, "reached": needed is not None, "target": target}
+    return _verdict(3, tests, facts, [], literature, measured, moving)
+
+
+def _mean_small_shifts(translation: Translation, values: list[float]) -> float:
+    """The mean over the 1-3 px distances."""
+    small = [i for i, d in enumerate(translation.distances) if 1 <= d <= 3]
+    return sum(values[i] for i in small) / len(small)
 
 
 def claim4(translation: Translation) -> Verdict:
-    """Translation. Holds if the plain CNN is more shift-consistent than the plain ViT
-    at 1-3 px (same size and budget, three seeds) by CONSISTENCY_GAP. Caveats: the CNN
-    is not invariant either, and shift augmentation recovers at least half of the
+    """Translation, on the images each model classifies correctly. Tested: at matched
+    clean accuracy (``translation.matched``) 1-3 px shifts flip at least SHIFT_FLIPS
+    more of the ViT's predictions than of the CNN's (null: equal); the experiment-size
+    CNN (three seeds) has fewer than SHIFT_FLIPS flipped. Facts: a stride-1
+    convolution commutes with shifts; striding, pooling and absolute position
+    embeddings break it. Caveat: shift augmentation recovers at least half of the
     ViT's gap (the same models trained with shifts)."""
-    small = [i for i, dist in enumerate(translation.distances) if 1 <= dist <= 3]
-    v = translation.variants
+    v, m = translation.variants, translation.matched
 
-    def consistency(values: list[float]) -> float:  # mean over the 1-3 px distances
-        return sum(values[i] for i in small) / len(small)
+    def flips(points: list[Interval]) -> float:
+        return 1 - _mean_small_shifts(translation, [p.mean for p in points])
 
-    def seed_means(name: str) -> list[float]:
-        # variants hold the mean and 95% interval over seeds per distance
-        return [point.mean for point in v[name].consistency]
-
-    cnn, vit = consistency(seed_means("CNN")), consistency(seed_means("ViT"))
-    holds = cnn - vit >= CONSISTENCY_GAP
-    caveats = []
-    if cnn < 0.99:
-        caveats.append(
-            f"the CNN is not shift-invariant either: {cnn:.1%} of its predictions "
-            "survive 1-3 px shifts (striding and pooling break equivariance)"
+    cnn, vit = flips(v["CNN"].consistency), flips(v["ViT"].consistency)
+    cnn_aug, vit_aug = (
+        flips(v["CNN + shifts"].consistency),
+        flips(v["ViT + shifts"].consistency),
+    )
+    if m is None:
+        vit_test = _untested(
+            "ViT",
+            "change their predictions under small shifts",
+            "no CNN and ViT of chapter 09's sweep are within "
+            f"{MATCHED_POINTS:g} point of each other's clean accuracy",
         )
-    # what shift augmentation recovers, on the same experiment-size models (3 seeds)
-    cnn_aug = consistency(seed_means("CNN + shifts"))
-    vit_aug = consistency(seed_means("ViT + shifts"))
-    recovered = (vit_aug - vit) / (cnn_aug - vit) if cnn_aug > vit else 1.0
+        matched = {}
+    else:
+        matched = {f: flips(m.shift[f]) for f in ("CNN", "ViT")}
+        noise = {f: flips(m.noise[f]) for f in ("CNN", "ViT")}
+        gap = matched["ViT"] - matched["CNN"]
+        vit_test = Test(
+            "ViT",
+            "change their predictions under small shifts",
+            gap >= SHIFT_FLIPS,
+            f"at matched clean accuracy ({m.models['ViT']}, "
+            f"{m.test_acc['ViT'].mean:.1%}; {m.models['CNN']}, "
+            f"{m.test_acc['CNN'].mean:.1%}) 1-3 px shifts flip {matched['ViT']:.1%} "
+            f"of the ViT's correct predictions and {matched['CNN']:.1%} of the CNN's "
+            f"(noise of the same size flips {noise['ViT']:.1%} and {noise['CNN']:.1%}; "
+            f"threshold: {SHIFT_FLIPS:.0%} more)",
+            gap,
+            0.0,
+            "equal flips",
+            SHIFT_FLIPS,
+        )
+        matched.update({f"{f}_noise": noise[f] for f in noise})
+    tests = [
+        vit_test,
+        Test(
+            "CNN",
+            "are robust to shifts",
+            cnn < SHIFT_FLIPS,
+            f"1-3 px shifts flip {cnn:.1%} of the experiment-size CNN's predictions "
+            f"(3 seeds; an invariant model: 0%; threshold {SHIFT_FLIPS:.0%})",
+            cnn,
+            0.0,
+            "invariant",
+            SHIFT_FLIPS,
+        ),
+    ]
+    recovered = (vit - vit_aug) / (vit - cnn_aug) if vit > cnn_aug else 1.0
+    caveats = []
     if recovered >= 0.5:
         caveats.append(
-            f"training with shifts lifts the ViT from {vit:.1%} to {vit_aug:.1%} "
-            f"(the CNN with shifts: {cnn_aug:.1%}): the gap is largely learned, "
-            "not built in"
+            f"training with shifts cuts the ViT's flips from {vit:.1%} to "
+            f"{vit_aug:.1%} (the CNN with shifts: {cnn_aug:.1%}): the gap is largely "
+            "learned, not built in"
         )
-    reasons = [f"consistency under 1-3 px shifts: CNN {cnn:.1%}, ViT {vit:.1%}"]
+    facts = [
+        "a stride-1 convolution commutes with shifts (exactly, with circular "
+        "padding); striding, pooling and absolute position embeddings break it",
+    ]
     moving = [
         name
         for name in ("CNN", "ViT")
         if v[name].budget is not None and not v[name].budget.converged
     ]
-    if moving:
-        reasons.append(_not_converged(moving))
-    return Verdict(
-        4,
-        _grade(holds, caveats, converged=not moving),
-        {
-            "cnn": cnn,
-            "vit": vit,
-            "cnn_shifts": cnn_aug,
-            "vit_shifts": vit_aug,
-            "augmentation_recovered": recovered,
-        },
-        reasons + caveats,
-    )
+    measured = {
+        "cnn_flips": cnn,
+        "vit_flips": vit,
+        "cnn_shifts_flips": cnn_aug,
+        "vit_shifts_flips": vit_aug,
+        "augmentation_recovered": recovered,
+        "matched_flips": matched,
+    }
+    return _verdict(4, tests, facts, caveats, [], measured, moving)
 
 
-def claim5(robustness: Robustness, parameters: ParameterEfficiency) -> Verdict:
-    """Performance. Holds if at ImageNet scale torchvision's ViT-B/16 is within
-    COMPETITIVE_POINTS of its best ResNet; caveat where, at our scale, the CNN is ahead
-    by more than that."""
-    refs = {r.name: r for r in parameters.references}
-    vit_top1 = refs["vit_b_16"].published_top1
-    best_cnn = max(
-        r.published_top1 for name, r in refs.items() if name.startswith("resnet")
-    )
-    competitive = vit_top1 >= best_cnn - COMPETITIVE_POINTS
-    cnn_table = robustness.models["CNN recipe"].table
-    vit_table = robustness.models["ViT recipe"].table
-    ours_cnn, ours_vit = cnn_table.test_acc.mean, vit_table.test_acc.mean
-    caveats = []
-    gap = 100 * (ours_cnn - ours_vit)
-    if gap > COMPETITIVE_POINTS:
-        seconds = [cnn_table.train_seconds, vit_table.train_seconds]
-        cost = ""
-        if None not in seconds:
-            cost = (
-                ", in less training time"
-                if seconds[0] < seconds[1]
-                else ", though with more training time"
-            )
-        caveats.append(
-            f"on MNIST-5k the CNN recipe leads the ViT recipe by {gap:.1f} points{cost}"
-        )
-    reasons = [
-        f"published ImageNet top-1: ViT-B/16 {vit_top1:.1f}%, "
-        f"best ResNet here {best_cnn:.1f}%"
+def claim5(
+    locality: Locality,
+    recipe_test_acc: Mapping[str, Interval],
+    references: list[ReferenceModel],
+) -> Verdict:
+    """Performance. Tested: the tuned recipes ("CNN recipe", "ViT recipe": test
+    accuracy over three seeds) are within COMPETITIVE_POINTS; the ViT solves the
+    long-range task ("global context"). "At scale" and "the strong track record" are
+    the literature's (torchvision's published accuracies), reported, not measured."""
+    cnn, vit = recipe_test_acc["CNN recipe"], recipe_test_acc["ViT recipe"]
+    gap = 100 * (cnn.mean - vit.mean)
+    tests = [
+        Test(
+            "ViT",
+            "are competitive",
+            gap <= COMPETITIVE_POINTS,
+            f"on MNIST-5k the tuned CNN recipe scores {cnn.mean:.1%} and the ViT "
+            f"recipe {vit.mean:.1%} (3 seeds each): a gap of {gap:.1f} points "
+            f"(threshold {COMPETITIVE_POINTS:g})",
+            gap,
+            0.0,
+            "no gap",
+            COMPETITIVE_POINTS,
+        ),
+        _long_range(locality, "are good at global context"),
     ]
-    return Verdict(
-        5,
-        _grade(competitive, caveats),
-        {
-            "vit_top1": vit_top1,
-            "best_cnn_top1": best_cnn,
-            "ours_cnn": ours_cnn,
-            "ours_vit": ours_vit,
-        },
-        reasons + caveats,
-    )
+    refs = _references(references)
+    literature = []
+    if "vit_b_16" in refs and "resnet50" in refs:
+        vit_ref, rn = refs["vit_b_16"], refs["resnet50"]
+        newer = (
+            f", {rn.v2_top1:.2f}% with torchvision's newer recipe (V2 weights)"
+            if rn.v2_top1 is not None
+            else ""
+        )
+        literature.append(
+            f"at ImageNet scale (torchvision's published top-1): ViT-B/16 "
+            f"{vit_ref.published_top1:.2f}%, ResNet-50 {rn.published_top1:.2f}%"
+            f"{newer}: competitive, once both get the same care"
+        )
+    measured = {
+        "ours_cnn": cnn.mean,
+        "ours_vit": vit.mean,
+        "recipe_gap": gap,
+        "vit_top1": refs["vit_b_16"].published_top1 if "vit_b_16" in refs else None,
+        "best_cnn_top1": max(
+            (r.v2_top1 or r.published_top1 for n, r in refs.items() if "resnet" in n),
+            default=None,
+        ),
+    }
+    return _verdict(5, tests, [], [], literature, measured)
 
 
 def claim6(data: DataEfficiency) -> Verdict:
-    """Data efficiency. Holds if the CNN's lead over the ViT (same size, same budget,
-    no augmentation: the data alone) grows by DATA_GAP_POINTS from the largest to the
-    smallest training set; caveat if the hybrid (a convolutional stem) recovers at
-    least half of the gap at the smallest size, or if the CNN still leads clearly on
-    the largest set."""
+    """Data efficiency, from the plain models (no augmentation: the data alone).
+    Tested: the ViT needs DATA_MULTIPLIER times the images to reach the CNN's accuracy
+    on the smallest set (null: 1x); the CNN keeps SMALL_DATA_KEPT of its full-data
+    accuracy above chance on that set. Caveats: a convolutional stem recovers at least
+    half the gap at the smallest size; the CNN still leads clearly on the full set."""
     c, sizes = data.curves, data.sizes
     lo, hi = sizes[0], sizes[-1]
+    multiplier, target = data_multiplier(c, "ViT", "CNN", lo)
+    at_least = multiplier if multiplier is not None else hi / lo
+    more = "more than " if multiplier is None else ""
+    cnn_lo, cnn_hi = c["CNN"][lo].test_acc.mean, c["CNN"][hi].test_acc.mean
+    kept = (cnn_lo - CHANCE) / (cnn_hi - CHANCE)
+    tests = [
+        Test(
+            "ViT",
+            "need much more data",
+            at_least >= DATA_MULTIPLIER,
+            f"the ViT needs {more}{at_least:.1f}x the images to reach the CNN's "
+            f"{target:.1%} on {lo:,} (equal: 1x; threshold {DATA_MULTIPLIER:g}x)",
+            at_least,
+            1.0,
+            "equal data",
+            DATA_MULTIPLIER,
+        ),
+        Test(
+            "CNN",
+            "do well on small data",
+            kept >= SMALL_DATA_KEPT,
+            f"on {lo:,} images the CNN keeps {kept:.0%} of its accuracy above chance "
+            f"on {hi:,} ({cnn_lo:.1%} vs {cnn_hi:.1%}; chance keeps 0%; threshold "
+            f"{SMALL_DATA_KEPT:.0%})",
+            kept,
+            0.0,
+            "chance",
+            SMALL_DATA_KEPT,
+        ),
+    ]
 
     def points(name, n):
         return 100 * c[name][n].test_acc.mean
 
     gap_lo = points("CNN", lo) - points("ViT", lo)
     gap_hi = points("CNN", hi) - points("ViT", hi)
-    holds = gap_lo - gap_hi >= DATA_GAP_POINTS and gap_lo > 0
-    caveats = []
     recovered = (
         (points("hybrid", lo) - points("ViT", lo)) / gap_lo if gap_lo > 0 else 0.0
     )
+    caveats = []
     if recovered >= 0.5:
         caveats.append(
             f"a convolutional stem recovers {recovered:.0%} of the gap at {lo} "
@@ -358,33 +642,70 @@ def claim6(data: DataEfficiency) -> Verdict:
         )
     if gap_hi > DATA_GAP_POINTS:
         caveats.append(
-            f"at {hi} images the CNN still leads by {gap_hi:.1f} points at our budget"
+            f"at {hi:,} images the CNN still leads by {gap_hi:.1f} points at our budget"
         )
-    reasons = [
-        f"CNN lead over ViT (no augmentation): {gap_lo:.1f} points at {lo} images, "
-        f"{gap_hi:.1f} at {hi}"
-    ]
     moving = [
         f"{name} at {n}"
         for name in ("CNN", "ViT")
         for n in (lo, hi)
         if not c[name][n].budget.converged
     ]
-    if moving:
-        reasons.append(_not_converged(moving))
-    return Verdict(
-        6,
-        _grade(holds, caveats, converged=not moving),
-        {"gap_small": gap_lo, "gap_large": gap_hi, "hybrid_recovered": recovered},
-        reasons + caveats,
-    )
+    measured = {
+        "multiplier": multiplier,
+        "cnn_kept": kept,
+        "gap_small": gap_lo,
+        "gap_large": gap_hi,
+        "hybrid_recovered": recovered,
+    }
+    return _verdict(6, tests, [], caveats, [], measured, moving)
 
 
 def markdown(verdicts: list[Verdict]) -> str:
-    """A Markdown table of verdicts: the claim, the verdict, and what it rests on."""
-    rows = ["| claim | verdict | measured |", "|---|---|---|"]
+    """A Markdown table: the claim, its grade, each tested part (beside its null),
+    and, apart, the facts by construction and the literature."""
+    rows = [
+        "| claim | verdict | tested (decides) | by construction or published |",
+        "|---|---|---|---|",
+    ]
     for v in verdicts:
-        rows.append(
-            f"| {v.claim}. {v.statement} | **{v.verdict}** | {'; '.join(v.reasons)} |"
+        tested = "<br>".join(
+            [f"*{t.side}, {t.says}*: **{t.mark}**. {t.text}" for t in v.tests]
+            + [f"caveat: {c}" for c in v.caveats]
+            + ([v.withheld] if v.withheld else [])
         )
+        shown = "<br>".join(
+            [f"fact: {f}" for f in v.facts] + [f"published: {x}" for x in v.literature]
+        )
+        claim = f"{v.claim}. {v.statement}"
+        rows.append(f"| {claim} | **{v.verdict}** | {tested} | {shown or '-'} |")
     return "\n".join(rows)
+
+
+def explain(v: Verdict) -> str:
+    """The verdict in sentences, for the chapter's prose: each part of the claim with
+    what decided it (tested), then what was not tested and why it was withheld."""
+    out = []
+    for t in v.tests:
+        side = "ViTs" if t.side == "ViT" else "CNNs"
+        if t.holds is None:
+            out.append(f"That {side} {t.says} is not tested here: {t.text}.")
+        else:
+            word = "holds" if t.holds else "does not hold"
+            out.append(f"That {side} {t.says} {word}: {t.text}.")
+    out += [f"Caveat: {c}." for c in v.caveats]
+    if v.withheld:
+        out.append(
+            "The grade is withheld: " + v.withheld.removeprefix("withheld: ") + "."
+        )
+    return " ".join(out)
+
+
+def against_literature(v: Verdict) -> str:
+    """Our grade beside the published evidence's, and the likely reason where they
+    differ (``PUBLISHED_GRADES``)."""
+    published, why = PUBLISHED_GRADES[v.claim]
+    if v.verdict == published:
+        return f"agrees with the literature ({published})"
+    if v.verdict == NOT_MEASURED:
+        return f"the literature: {published}; ours is withheld"
+    return f"the literature: {published}; ours differs. Why: {why}"

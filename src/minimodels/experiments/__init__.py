@@ -26,7 +26,13 @@ From a terminal::
     print(E.train('vit', seed=1).test_acc)"
 """
 
-from .budget import HALF_SEEDS, Convergence, axis_requests, convergence
+from .budget import (
+    CREDIBLE_ACCURACY,
+    HALF_SEEDS,
+    Convergence,
+    axis_requests,
+    convergence,
+)
 from .data_efficiency import (
     HYBRID_SIZES,
     TRAIN_SIZES,
@@ -67,6 +73,8 @@ from .robustness import (
     Cost,
     ModelRobustness,
     Robustness,
+    above_chance,
+    recipe_accuracy,
     robustness,
 )
 from .runner import (
@@ -84,8 +92,10 @@ from .runner import (
     train_many,
 )
 from .translation import (
+    MATCHED_POINTS,
     SHIFT_DISTANCES,
     SHIFT_IMAGES,
+    MatchedShifts,
     ShiftCurve,
     ShiftVariant,
     Translation,
@@ -118,6 +128,7 @@ __all__ = [
     "from_plain",
     # budget
     "HALF_SEEDS",
+    "CREDIBLE_ACCURACY",
     "Convergence",
     "axis_requests",
     "convergence",
@@ -146,6 +157,8 @@ __all__ = [
     "SHIFT_IMAGES",
     "ShiftCurve",
     "ShiftVariant",
+    "MatchedShifts",
+    "MATCHED_POINTS",
     "Translation",
     "translation_requests",
     "translation",
@@ -167,6 +180,8 @@ __all__ = [
     "OCCLUSION_PATCH",
     "Cost",
     "ModelRobustness",
+    "above_chance",
+    "recipe_accuracy",
     "Robustness",
     "robustness",
 ]

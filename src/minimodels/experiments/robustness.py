@@ -19,12 +19,46 @@ __all__ = [
     "ModelRobustness",
     "Robustness",
     "robustness",
+    "CHANCE",
+    "above_chance",
+    "recipe_accuracy",
 ]
 
 NOISE_SIGMAS = (0.0, 0.2, 0.4, 0.6, 0.8)
 BLUR_SIGMAS = (0.0, 0.5, 1.0, 1.5, 2.0)
 OCCLUDED_FRACTIONS = (0.0, 0.25, 0.5, 0.75)
 OCCLUSION_PATCH = 7  # pixels: the ViTs' patch grid, so blacked out = dropped patches
+CHANCE = 0.1  # ten balanced classes
+
+
+def recipe_accuracy() -> dict[str, Interval]:
+    """The tuned recipes' test accuracy over three seeds ("CNN recipe", "ViT recipe"):
+    chapter 07's stored full-budget runs (``benchmarks/bench_cnn.py`` and
+    ``bench_vit.py --seeds 0 1 2 --ablation --save``; each retrained on train + val),
+    read back, not retrained."""
+    from ..recipes import stored_ablation
+
+    return {
+        f"{family} recipe": over_seeds(
+            stored_ablation(name)["arms"]["recipe"]["test_acc"]
+        )
+        for family, name in (("CNN", "cnn"), ("ViT", "vit"))
+    }
+
+
+def above_chance(points: list[Interval], chance: float = CHANCE) -> list[Interval]:
+    """A robustness curve as the share of the clean accuracy *above chance* that each
+    strength keeps: (accuracy - chance) / (clean - chance), seed by seed, then mean
+    and 95% interval over seeds. ``points[0]`` is the clean accuracy. 1: nothing lost;
+    0: guessing. A plain ratio of accuracies would credit a model at chance with
+    ``chance / clean`` of its accuracy "kept", and flatter the less accurate model."""
+    clean = points[0].values
+    if any(c <= chance for c in clean):
+        raise ValueError(f"clean accuracy must be above chance ({chance}), got {clean}")
+    return [
+        over_seeds((a - chance) / (c - chance) for a, c in zip(p.values, clean))
+        for p in points
+    ]
 
 
 @dataclass(frozen=True)
