@@ -46,6 +46,8 @@ from .data_efficiency import (
     size_to_reach,
 )
 from .locality import (
+    ATTENTION_FREE,
+    DIAGONAL_EPOCHS,
     DIAGONAL_MODELS,
     AttentionAblation,
     DiagonalModel,
@@ -136,7 +138,9 @@ __all__ = [
     "all_requests",
     "warm_up",
     # chapter 08
+    "DIAGONAL_EPOCHS",
     "DIAGONAL_MODELS",
+    "ATTENTION_FREE",
     "AttentionAblation",
     "DiagonalModel",
     "Locality",

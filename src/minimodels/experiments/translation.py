@@ -47,6 +47,14 @@ def translation_requests(seeds=SEEDS) -> dict[str, list[dict]]:
         ],
         "ViT": [request("vit-small", s) for s in seeds],
         "ViT + shifts": [request("vit-small", s, max_shift=2) for s in seeds],
+        # the position embedding as the control: none (a ViT is then exactly
+        # invariant to circular whole-patch shifts) and fixed sine-cosine
+        "ViT, no positions": [
+            request("vit-small", s, model={"pos_embedding": "none"}) for s in seeds
+        ],
+        "ViT, sine-cosine positions": [
+            request("vit-small", s, model={"pos_embedding": "sincos"}) for s in seeds
+        ],
     }
 
 
