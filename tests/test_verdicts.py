@@ -28,6 +28,8 @@ def diagonal(mean: float) -> E.DiagonalModel:
 def locality(**kw) -> E.Locality:
     r = E.Locality(
         cnn_rf=[("c", 3), ("c", 5), ("c", 10), ("c", 14), ("c", 24), ("c", 32)],
+        cnn_probe=[0.74, 0.97, 0.99],
+        untrained_cnn_probe=[0.64, 0.82, 0.91],
         vit_mad=[[3.0, 9.0], [8.0, 10.0]],
         untrained_mad=[[14.0, 14.1], [14.0, 14.2]],
         uniform_mad=14.4,
@@ -74,8 +76,14 @@ def test_claim1_reaches_holds_and_wrong():
     assert v.verdict == V.HOLDS and v.measured["uniform_attention_drop"] == (
         pytest.approx(37.0)
     )
-    # the ViT barely uses its attention: 1 point lost
-    assert V.claim1(locality(ablation=ablation(uniform_block=0.96))).verdict == V.WRONG
+    # the ViT barely uses its attention (1 point lost): partly wrong; and the CNN's
+    # last stage no better than untrained (between the null 91% and the best 99%)
+    unused = ablation(uniform_block=0.96)
+    assert V.claim1(locality(ablation=unused)).verdict == V.PARTLY_WRONG
+    flat = locality(ablation=unused, cnn_probe=[0.74, 0.9, 0.92])
+    assert V.claim1(flat).verdict == V.WRONG
+    # features that do not rise stage by stage are no hierarchy
+    assert V.claim1(locality(cnn_probe=[0.9, 0.97, 0.96])).verdict == V.PARTLY_WRONG
     # facts never decide: the patch embedding being a convolution or not
     assert V.claim1(locality(embed_vs_conv=0.3)).verdict == V.HOLDS
     assert any("convolution" in f for f in v.facts)

@@ -92,6 +92,10 @@ class Locality:
     uniform attention."""
 
     cnn_rf: list[tuple[str, int]]  # CNN recipe: (convolution, receptive field, px)
+    # CNN recipe, per stage: linear-probe test accuracy of its features averaged over
+    # positions (probes.linear_probe); the same stages untrained: the null
+    cnn_probe: list[float]
+    untrained_cnn_probe: list[float]
     vit_mad: list[list[float]]  # ViT recipe: mean attention distance, px, (block, head)
     untrained_mad: list[list[float]]  # the same, untrained
     uniform_mad: float  # attention spread evenly over all patches
@@ -146,6 +150,7 @@ def _locality(seeds, progress: bool) -> Locality:
     from .. import recipes
     from ..attention_distance import mean_attention_distance, patch_distances
     from ..patches import linear_to_conv_weight
+    from ..probes import linear_probe, pooled_stages
     from ..receptive_field import receptive_field
 
     runs = train_groups(
@@ -177,8 +182,22 @@ def _locality(seeds, progress: bool) -> Locality:
         embed_vs_conv = (
             (pe(images) - conv.flatten(2).transpose(1, 2)).abs().max().item()
         )
+    split = load_mnist5k()
+    probes = {}
+    for name, net in (
+        ("trained", cnn.model),
+        ("untrained", recipes.build("cnn", 0).model),
+    ):
+        train_f = pooled_stages(net, split.train.tensors[0])
+        test_f = pooled_stages(net, split.test.tensors[0])
+        probes[name] = [
+            linear_probe(a, split.train.tensors[1], b, split.test.tensors[1])
+            for a, b in zip(train_f, test_f)
+        ]
     return Locality(
         cnn_rf=rf,
+        cnn_probe=probes["trained"],
+        untrained_cnn_probe=probes["untrained"],
         vit_mad=mad.tolist(),
         untrained_mad=mean_attention_distance(untrained, images).tolist(),
         uniform_mad=patch_distances(grid, vit.model.patch_size).mean().item(),

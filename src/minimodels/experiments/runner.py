@@ -68,6 +68,7 @@ ANALYSIS = (
     "attention_distance.py",
     "corruptions.py",
     "flops.py",
+    "probes.py",
     "receptive_field.py",
     "shifts.py",
     "stats.py",
