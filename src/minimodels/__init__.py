@@ -30,7 +30,7 @@ module                  what it holds
 ``verdicts``            the six claims' verdicts, computed from measurements (08-13)
 ``literature``          the published figures the chapters quote, with sources (09)
 ``flops``               FLOP counts; torchvision's reference models (09)
-``locally_connected``   ``LocallyConnected2d``: a convolution without weight sharing (09)
+``locally_connected``   ``LocallyConnected2d``: convolution without weight sharing (09)
 ``shifts``              shifting images; equivariance and shift robustness (10)
 ``hybrid``              ``ConvStem``, the convolutional stem of the hybrid ViT (11)
 ``corruptions``         noise, blur, occlusion, patch subsets (12)
