@@ -151,6 +151,11 @@ class ShiftRobustness:
         }
 
 
+def _directions(d: int) -> tuple[tuple[int, int], ...]:
+    """The four shifts by d pixels: down, up, right, left, as (dy, dx)."""
+    return ((d, 0), (-d, 0), (0, d), (0, -d))
+
+
 def shift_robustness(
     model: nn.Module,
     images: torch.Tensor,
@@ -183,7 +188,7 @@ def shift_robustness(
     result = ShiftRobustness(mode=mode)
     for d in distances:
         accuracy = consistency = 0.0
-        for dy, dx in ((d, 0), (-d, 0), (0, d), (0, -d)):
+        for dy, dx in _directions(d):
             predicted = (
                 predict(model, shift(images, dy, dx, mode), batch_size).argmax(1)
                 if d
@@ -241,7 +246,7 @@ def shift_vs_noise(
         if d < 0:
             raise ValueError(f"distances must be at least 0 pixels, got {d}")
         kept = {"shift": 0.0, "noise": 0.0}
-        for dy, dx in ((d, 0), (-d, 0), (0, d), (0, -d)):
+        for dy, dx in _directions(d):
             moved = shift(images, dy, dx)
             change = (moved - images).flatten(1).norm(dim=1)  # (B,)
             noise = torch.randn(images.shape, generator=g)

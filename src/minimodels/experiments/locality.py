@@ -162,7 +162,8 @@ def _locality(seeds, progress: bool) -> Locality:
         progress=progress,
     )
     (cnn,), (vit,) = runs.pop("CNN recipe"), runs.pop("ViT recipe")
-    images = load_mnist5k().test.tensors[0][:500]  # a class-balanced prefix
+    split = load_mnist5k()  # read (and its checksum verified) once
+    images = split.test.tensors[0][:500]  # a class-balanced prefix
     stack = nn.Sequential(*cnn.model.stages)
     rf = [
         (layer.layer, layer.size)
@@ -182,7 +183,6 @@ def _locality(seeds, progress: bool) -> Locality:
         embed_vs_conv = (
             (pe(images) - conv.flatten(2).transpose(1, 2)).abs().max().item()
         )
-    split = load_mnist5k()
     probes = {}
     for name, net in (
         ("trained", cnn.model),
@@ -206,7 +206,7 @@ def _locality(seeds, progress: bool) -> Locality:
         other_token_weight=_other_token_weight(vit.model, images),
         untrained_other_token_weight=_other_token_weight(untrained, images),
         uniform_other_token_weight=(tokens - 1) / tokens,
-        ablation=_attention_ablation(vit.model, load_mnist5k().test),
+        ablation=_attention_ablation(vit.model, split.test),
         embed_vs_conv=embed_vs_conv,
         diagonal={
             name: DiagonalModel(
