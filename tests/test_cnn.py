@@ -4,6 +4,7 @@ from torch import nn
 
 from minimodels.cnn import SmallCNN
 from minimodels.conv import Conv2d
+from minimodels.locally_connected import LocallyConnected2d
 from minimodels.pooling import MaxBlurPool2d, MaxPool2d
 
 
@@ -173,3 +174,42 @@ def test_blur_pool_option():
         return sum(p.numel() for p in m.parameters())
 
     assert count(model) == count(SmallCNN(widths=(4, 8, 16)))
+
+
+@pytest.mark.parametrize(
+    "widths,convs,downsample", [((2, 4, 8), 2, "max"), ((3, 5), 1, "avg")]
+)
+def test_without_weight_sharing_it_generalises_the_convolutions(
+    widths, convs, downsample
+):
+    """weight_sharing=False: every convolution becomes a locally connected layer.
+    Given the shared filters at every position, it computes the same function, with
+    H_out * W_out times each convolution's weights."""
+    kw = dict(widths=widths, convs_per_stage=convs, downsample=downsample)
+    torch.manual_seed(0)
+    shared = SmallCNN(**kw, kernels="torch").eval()
+    unshared = SmallCNN(**kw, weight_sharing=False, image_size=28).eval()
+    local = dict(unshared.named_modules())
+    state = shared.state_dict()
+    sizes = []
+    for name, conv in shared.named_modules():
+        if isinstance(conv, nn.Conv2d):
+            lc = local[name]
+            assert isinstance(lc, LocallyConnected2d)
+            sizes.append(lc.input_size)
+            state[f"{name}.weight"] = LocallyConnected2d.from_conv(
+                conv, lc.input_size
+            ).weight
+            assert lc.weight.numel() == conv.weight.numel() * lc.output_size**2
+    assert sizes == [28 // 2**i for i in range(len(widths)) for _ in range(convs)]
+    unshared.load_state_dict(state)  # strict: the same names otherwise
+    x = torch.randn(3, 1, 28, 28)
+    torch.testing.assert_close(unshared(x), shared(x), rtol=1e-4, atol=1e-5)
+
+
+def test_without_weight_sharing_errors_name_what_was_expected():
+    with pytest.raises(ValueError, match="zeros only, got padding_mode='circular'"):
+        SmallCNN(weight_sharing=False, padding_mode="circular")
+    net = SmallCNN(widths=(2, 4), weight_sharing=False, image_size=28)
+    with pytest.raises(ValueError, match=r"expects images of shape \(B, 1, 28, 28\)"):
+        net(torch.randn(2, 1, 32, 32))

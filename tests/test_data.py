@@ -164,3 +164,20 @@ def test_unknown_dataset_name():
         ),
     ):
         load_torchvision("imagenet")
+
+
+def test_permute_pixels_is_one_fixed_shuffle_of_the_positions():
+    x = torch.arange(2 * 3 * 4 * 4, dtype=torch.float32).reshape(2, 3, 4, 4)
+    out = data.permute_pixels(x)
+    assert out.shape == x.shape and torch.equal(out, data.permute_pixels(x))
+    # one permutation of the 16 positions, the same for every image and channel
+    order = (out[0, 0].flatten()).long()
+    for b in range(2):
+        for c in range(3):
+            assert torch.equal(out[b, c].flatten(), x[b, c].flatten()[order])
+    assert sorted(order.tolist()) == list(range(16)) and order.tolist() != list(
+        range(16)
+    )
+    assert not torch.equal(data.permute_pixels(x, seed=1), out)
+    with pytest.raises(ValueError, match=r"permute_pixels expects images of shape"):
+        data.permute_pixels(torch.zeros(4, 4))

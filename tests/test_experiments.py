@@ -9,6 +9,7 @@ from torch.utils.data import TensorDataset
 
 from minimodels import experiments as E
 from minimodels import recipes
+from minimodels.data import permute_pixels
 from minimodels.experiments import runner
 
 TINY_VIT = {"dim": 16, "depth": 1, "heads": 1, "mlp_dim": 16}
@@ -78,6 +79,18 @@ def test_splits_are_the_three_of_mnist5k_and_the_diagonal_task():
     diagonal = E.dataset("diagonal", 200)
     assert diagonal.classes == 2 and len(diagonal.train) == 200
     assert len(diagonal.val) == 500 and len(diagonal.test) == 1000
+
+
+def test_permuted_digits_are_the_same_digits_shuffled_alike():
+    """Chapter 09's control: every split's images go through one permutation; the
+    labels, the order and the pixel values stay."""
+    plain, permuted = E.dataset("mnist5k"), E.dataset("mnist5k-permuted")
+    for name in ("train", "val", "test"):
+        x, y = getattr(plain, name).tensors
+        xp, yp = getattr(permuted, name).tensors
+        assert torch.equal(y, yp) and torch.equal(xp, permute_pixels(x))
+        assert torch.equal(xp.flatten(1).sort(1).values, x.flatten(1).sort(1).values)
+        assert not torch.equal(xp, x)
 
 
 def test_a_frozen_recipe_trains_on_train_and_val_and_curves_the_test_split():
@@ -285,9 +298,11 @@ def test_warm_up_covers_every_chapter_once():
     assert recipes_used == set(recipes.RECIPES)
     for group in (
         E.size_family_requests(),
+        E.control_requests(),
         E.translation_requests(),
         E.data_efficiency_requests(),
         E.diagonal_requests(),
+        E.robustness_requests(),
     ):
         for reqs in group.values():
             assert all(E.request_key(runner._prepare(**r)[-1]) in keys for r in reqs)

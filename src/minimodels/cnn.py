@@ -22,7 +22,11 @@ max pools for Zhang's (2019) anti-aliased :class:`~minimodels.pooling.MaxBlurPoo
 ``torch.nn.Conv2d`` / ``nn.MaxPool2d`` / ``nn.AvgPool2d``, with the same
 parameter names, so a state_dict loads into either: tests/test_cnn.py shows
 both compute the same function, which lets chapters 08-12 train their many
-CNNs with torch's faster kernels on a 2-core CPU.
+CNNs with torch's faster kernels on a 2-core CPU. ``weight_sharing=False``
+replaces every convolution by a locally connected layer
+(:class:`~minimodels.locally_connected.LocallyConnected2d`: the same windows, each
+position its own filters), chapter 09's control for "CNNs are parameter-efficient
+through weight sharing".
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import torch
 from torch import nn
 
 from .conv import PADDING_MODES, Conv2d
+from .locally_connected import LocallyConnected2d
 from .pooling import KERNELS, AvgPool2d, GlobalAvgPool, MaxBlurPool2d, MaxPool2d
 from .shapes import check_images
 
@@ -62,6 +67,9 @@ class SmallCNN(nn.Module):
     batch_norm: BatchNorm2d after each convolution (Ioffe & Szegedy 2015).
     kernels: "ours" (the package's layers) or "torch" (torch's, same function and
         parameter names, faster).
+    weight_sharing: False gives every position of every layer its own filters
+        (:class:`~minimodels.locally_connected.LocallyConnected2d`, zero padding
+        only); the layers then need the ``image_size`` (H = W) they will see.
     """
 
     def __init__(
@@ -76,6 +84,8 @@ class SmallCNN(nn.Module):
         padding_mode: str = "zeros",
         batch_norm: bool = True,
         kernels: str = "ours",
+        weight_sharing: bool = True,
+        image_size: int = 28,
     ):
         super().__init__()
         if kernel_size % 2 != 1:
@@ -94,34 +104,53 @@ class SmallCNN(nn.Module):
             raise ValueError(
                 f"padding_mode must be one of {PADDING_MODES}, got {padding_mode!r}"
             )
+        if not weight_sharing and padding_mode != "zeros":
+            raise ValueError(
+                "weight_sharing=False (locally connected layers) pads with zeros "
+                f"only, got padding_mode={padding_mode!r}"
+            )
         if not widths or convs_per_stage < 1:
             raise ValueError(
                 "need at least one stage and one conv per stage, "
                 f"got widths={widths}, convs_per_stage={convs_per_stage}"
             )
         self.in_channels = in_channels
+        self.image_size = image_size if not weight_sharing else None
         self.stages = nn.ModuleList()
-        c = in_channels
+        c, size = in_channels, image_size
         for i, width in enumerate(widths):
             layers: list[nn.Module] = []
             if i > 0:
                 # downsample on entry, so stage i's output is a full-resolution map
                 # of that stage
                 layers.append(_downsample(downsample, kernels))
+                size //= 2  # every downsampling halves H and W, rounding down
             for _ in range(convs_per_stage):
-                conv = (
-                    Conv2d if kernels == "ours" else nn.Conv2d
-                )  # same arguments, parameters and init
-                layers.append(
-                    conv(
-                        c,
-                        width,
-                        kernel_size,
-                        padding=kernel_size // 2,
-                        padding_mode=padding_mode,
-                        bias=not batch_norm,
+                if not weight_sharing:
+                    layers.append(
+                        LocallyConnected2d(
+                            c,
+                            width,
+                            kernel_size,
+                            size,
+                            padding=kernel_size // 2,
+                            bias=not batch_norm,
+                        )
                     )
-                )
+                else:
+                    conv = (
+                        Conv2d if kernels == "ours" else nn.Conv2d
+                    )  # same arguments, parameters and init
+                    layers.append(
+                        conv(
+                            c,
+                            width,
+                            kernel_size,
+                            padding=kernel_size // 2,
+                            padding_mode=padding_mode,
+                            bias=not batch_norm,
+                        )
+                    )
                 if batch_norm:
                     layers.append(nn.BatchNorm2d(width))
                 layers.append(nn.ReLU())
@@ -135,7 +164,7 @@ class SmallCNN(nn.Module):
 
         ``stage1`` .. ``stageS`` (B, C, H, W), ``pooled`` (B, C), ``logits``.
         """
-        check_images(x, "SmallCNN", channels=self.in_channels)
+        check_images(x, "SmallCNN", channels=self.in_channels, size=self.image_size)
         out = {}
         for i, stage in enumerate(self.stages, start=1):
             x = stage(x)
@@ -145,7 +174,7 @@ class SmallCNN(nn.Module):
         return out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_images(x, "SmallCNN", channels=self.in_channels)
+        check_images(x, "SmallCNN", channels=self.in_channels, size=self.image_size)
         for stage in self.stages:
             x = stage(x)
         return self.head(self.global_pool(x))  # (B, classes)

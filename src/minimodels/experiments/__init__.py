@@ -57,10 +57,14 @@ from .locality import (
 )
 from .parameters import (
     CNN_WIDTHS,
+    CONTROLS,
+    PERMUTED,
     TARGETS,
+    UNSHARED,
     VIT_DIMS,
     ParameterEfficiency,
     SizeRow,
+    control_requests,
     flops_to_reach,
     parameter_efficiency,
     params_to_match,
@@ -78,6 +82,7 @@ from .robustness import (
     above_chance,
     recipe_accuracy,
     robustness,
+    robustness_requests,
 )
 from .runner import (
     DATASETS,
@@ -150,6 +155,10 @@ __all__ = [
     "CNN_WIDTHS",
     "VIT_DIMS",
     "SizeRow",
+    "CONTROLS",
+    "PERMUTED",
+    "UNSHARED",
+    "control_requests",
     "ParameterEfficiency",
     "size_family_requests",
     "parameter_efficiency",
@@ -187,5 +196,6 @@ __all__ = [
     "above_chance",
     "recipe_accuracy",
     "Robustness",
+    "robustness_requests",
     "robustness",
 ]

@@ -19,6 +19,10 @@ __all__ = [
     "SizeRow",
     "ParameterEfficiency",
     "size_family_requests",
+    "CONTROLS",
+    "PERMUTED",
+    "UNSHARED",
+    "control_requests",
     "parameter_efficiency",
     "params_to_match",
     "flops_to_reach",
@@ -41,18 +45,49 @@ def _size_models() -> dict[str, tuple[str, dict]]:
     return out
 
 
+# Chapter 09's controls: name -> (recipe, model overrides, data set). Pixel-permuted
+# digits take locality away and keep everything else (the pixel values, the labels,
+# the parameters): what a family loses is what its locality prior was worth. The
+# locally connected CNN keeps the convolutions' windows but gives every position its
+# own filters: what weight sharing saves.
+CONTROLS: dict[str, tuple[str, dict, str]] = {
+    "CNN w8, permuted pixels": ("cnn-small", {}, "mnist5k-permuted"),
+    "ViT D32, permuted pixels": ("vit-small", {}, "mnist5k-permuted"),
+    "CNN w2, no weight sharing": (
+        "cnn-small",
+        {"widths": (2, 4, 8), "weight_sharing": False},
+        "mnist5k",
+    ),
+}
+PERMUTED = {  # a model of the size sweep -> its control on permuted pixels
+    "CNN w8": "CNN w8, permuted pixels",
+    "ViT D32": "ViT D32, permuted pixels",
+}
+UNSHARED = {"CNN w2": "CNN w2, no weight sharing"}
+
+
+def _axis(name: str, recipe: str, model: dict, data: str, seeds) -> dict:
+    axis = axis_requests(
+        lambda s, b: request(recipe, s, model=model, samples=b, data=data), seeds
+    )
+    return {(name, b): reqs for b, reqs in axis.items()}
+
+
 def size_family_requests(seeds=SEEDS) -> dict[tuple[str, int], list[dict]]:
     """Chapter 09's families, three sizes each, no augmentation (the architecture
     alone): (name, budget) -> runs, at both budgets of the axis."""
     out = {}
     for name, (recipe, model) in _size_models().items():
-        axis = axis_requests(
-            lambda s, b, recipe=recipe, model=model: request(
-                recipe, s, model=model, samples=b
-            ),
-            seeds,
-        )
-        out.update({(name, b): reqs for b, reqs in axis.items()})
+        out.update(_axis(name, recipe, model, "mnist5k", seeds))
+    return out
+
+
+def control_requests(seeds=SEEDS) -> dict[tuple[str, int], list[dict]]:
+    """Chapter 09's controls (:data:`CONTROLS`), like the size sweep: (name,
+    budget) -> runs, at both budgets, no augmentation."""
+    out = {}
+    for name, (recipe, model, data) in CONTROLS.items():
+        out.update(_axis(name, recipe, model, data, seeds))
     return out
 
 
@@ -79,6 +114,7 @@ class ParameterEfficiency:
     """Chapter 09's measurements."""
 
     rows: list[SizeRow]
+    controls: dict[str, SizeRow]  # CONTROLS by name: permuted pixels, no sharing
     budgets: list[int]
     vit_growth_28_to_56: int  # parameters the ViT recipe gains from 28 to 56 px images
     position_growth_28_to_56: int  # ... of which in its position table
@@ -106,9 +142,10 @@ def _parameter_efficiency(seeds, progress: bool) -> ParameterEfficiency:
     from ..vit import ViT
 
     half, full = recipes.BUDGETS
-    runs = train_groups(size_family_requests(seeds), progress=progress)
-    rows = []
-    for name in _size_models():
+    groups = {**size_family_requests(seeds), **control_requests(seeds)}
+    runs = train_groups(groups, progress=progress)
+
+    def row(name: str) -> SizeRow:
         group, halves = runs[(name, full)], runs[(name, half)]
         first = group[0]
         flops = count_flops(first.model, (1, 1, 28, 28))
@@ -122,22 +159,23 @@ def _parameter_efficiency(seeds, progress: bool) -> ParameterEfficiency:
         for target in TARGETS:
             seen = [_first_reaching(c, images, target) for c in curves]
             to_reach.append(None if None in seen else 3 * flops * sum(seen) / len(seen))
-        rows.append(
-            SizeRow(
-                name=name,
-                family="CNN" if name.startswith("CNN") else "ViT",
-                parameters=first.parameters,
-                flops=flops,
-                images_seen=first.images_seen,
-                test_acc=over_seeds(t.test_acc for t in group),
-                val_acc=over_seeds(t.val_acc for t in group),
-                curves=curves,
-                curve_images=images,
-                flops_to_reach=to_reach,
-                budget=convergence(halves, group),
-                half_test_acc=over_seeds(t.test_acc for t in halves),
-            )
+        return SizeRow(
+            name=name,
+            family="CNN" if name.startswith("CNN") else "ViT",
+            parameters=first.parameters,
+            flops=flops,
+            images_seen=first.images_seen,
+            test_acc=over_seeds(t.test_acc for t in group),
+            val_acc=over_seeds(t.val_acc for t in group),
+            curves=curves,
+            curve_images=images,
+            flops_to_reach=to_reach,
+            budget=convergence(halves, group),
+            half_test_acc=over_seeds(t.test_acc for t in halves),
         )
+
+    rows = [row(name) for name in _size_models()]
+    controls = {name: row(name) for name in CONTROLS}
     # Weight sharing in a ViT: the same blocks serve any number of tokens; only the
     # position table grows with the image.
     vit_args = recipes.RECIPES["vit"].model
@@ -146,6 +184,7 @@ def _parameter_efficiency(seeds, progress: bool) -> ParameterEfficiency:
     position_growth = large.pos_embedding.numel() - small.pos_embedding.numel()
     return ParameterEfficiency(
         rows=rows,
+        controls=controls,
         budgets=list(recipes.BUDGETS),
         vit_growth_28_to_56=growth,
         position_growth_28_to_56=position_growth,

@@ -29,7 +29,7 @@ from torch.utils.data import TensorDataset
 
 from .. import recipes
 from ..cache import cache_dir, cache_path, cached
-from ..data import load_mnist5k
+from ..data import load_mnist5k, permute_pixels
 from ..synthetic import make_diagonal_pairs
 from ..train import (
     History,
@@ -54,7 +54,7 @@ __all__ = [
     "request_key",
 ]
 
-DATASETS = ("mnist5k", "diagonal")
+DATASETS = ("mnist5k", "mnist5k-permuted", "diagonal")
 SEEDS = (0, 1, 2)  # every number a verdict reads is a mean over these
 
 # Trained weights depend on the model, data and training code, not on how the chapters
@@ -146,16 +146,23 @@ def balanced_subset(data: TensorDataset, n: int, seed: int = 0) -> TensorDataset
 def dataset(
     name: str, n_train: int | None = None, subset_seed: int = 0, merge_val=False
 ) -> Data:
-    """The splits of ``name``: "mnist5k" (3,500 / 500 / 1,000) or "diagonal"
-    (synthetic, 4,000 / 500 / 1,000).
+    """The splits of ``name``: "mnist5k" (3,500 / 500 / 1,000), "mnist5k-permuted"
+    (the same digits, their pixels shuffled by one fixed permutation:
+    :func:`~minimodels.data.permute_pixels`) or "diagonal" (synthetic,
+    4,000 / 500 / 1,000).
 
     n_train: a class-balanced subset of the training split, drawn with
     ``subset_seed``. merge_val: the validation split joins the training split
     (a frozen recipe). Cached per process: callers must not modify the tensors.
     """
-    if name == "mnist5k":
+    if name in ("mnist5k", "mnist5k-permuted"):
         split = load_mnist5k()
         train_set, val_set, test_set, classes = split.train, split.val, split.test, 10
+        if name == "mnist5k-permuted":  # one permutation for all three splits
+            train_set, val_set, test_set = (
+                TensorDataset(permute_pixels(d.tensors[0]), d.tensors[1])
+                for d in (train_set, val_set, test_set)
+            )
     elif name == "diagonal":
         train_set = make_diagonal_pairs(n_train or 4000, seed=1000)
         val_set = make_diagonal_pairs(500, seed=3000)
@@ -179,15 +186,17 @@ def request(recipe: str, seed: int, **kwargs) -> dict:
     Experiment-size recipes ("...-small") train for the full budget
     (``recipes.BUDGETS[-1]`` images seen) unless ``samples`` says otherwise;
     ``kwargs`` are further :func:`train` arguments. ``model`` entries equal to
-    the recipe's own are dropped, so the same model asked for in two ways
-    (chapter 09's "CNN w8" and chapter 10's "CNN") has one cache key and is
-    trained once.
+    the recipe's own are dropped, and so is ``data="mnist5k"`` (the default), so
+    the same model asked for in two ways (chapter 09's "CNN w8" and chapter 10's
+    "CNN") is one request and is trained once.
     """
     if recipe not in recipes.RECIPES:
         raise ValueError(
             f"recipe must be one of {tuple(recipes.RECIPES)}, got {recipe!r}"
         )
     out: dict[str, Any] = {"recipe": recipe, "seed": seed}
+    if kwargs.get("data") == "mnist5k":  # the default: one request, however asked
+        del kwargs["data"]
     if recipe.endswith("-small"):
         out["samples"] = recipes.BUDGETS[-1]  # read now: an instructor may change it
     if "model" in kwargs:

@@ -14,7 +14,8 @@ import time
 
 from .data_efficiency import data_efficiency_requests
 from .locality import diagonal_requests
-from .parameters import size_family_requests
+from .parameters import control_requests, size_family_requests
+from .robustness import robustness_requests
 from .runner import SEEDS, _prepare, is_cached, request, request_key, train_many
 from .translation import translation_requests
 
@@ -27,8 +28,10 @@ def all_requests(seeds=SEEDS) -> list[dict]:
     for group in (
         diagonal_requests(seeds),
         size_family_requests(seeds),
+        control_requests(seeds),
         translation_requests(seeds),
         data_efficiency_requests(seeds),
+        robustness_requests(seeds),
     ):
         runs += [r for reqs in group.values() for r in reqs]
     unique: dict[str, dict] = {}
