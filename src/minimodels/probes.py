@@ -14,6 +14,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from .train import eval_mode
+
 __all__ = ["linear_probe", "pooled_stages"]
 
 
@@ -83,12 +85,10 @@ def pooled_stages(
 ) -> list[torch.Tensor]:
     """Each stage's output of a :class:`~minimodels.cnn.SmallCNN`, averaged over
     positions: one (N, C_stage) tensor per stage, in eval mode."""
-    was_training = model.training
-    model.eval()
     chunks: list[list[torch.Tensor]] = []
-    for i in range(0, len(images), batch_size):
-        out = model.features(images[i : i + batch_size])
-        stages = [k for k in out if k.startswith("stage")]
-        chunks.append([out[k].mean(dim=(2, 3)) for k in stages])
-    model.train(was_training)
+    with eval_mode(model):
+        for i in range(0, len(images), batch_size):
+            out = model.features(images[i : i + batch_size])
+            stages = [k for k in out if k.startswith("stage")]
+            chunks.append([out[k].mean(dim=(2, 3)) for k in stages])
     return [torch.cat(parts) for parts in zip(*chunks)]

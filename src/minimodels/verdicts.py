@@ -380,14 +380,14 @@ def _drop(pair: tuple[SizeRow, SizeRow]) -> float:
     return 100 * (pair[0].test_acc.mean - pair[1].test_acc.mean)
 
 
-def _locality_prior(parameters: ParameterEfficiency) -> Test:
+def _locality_prior(pairs: dict[str, tuple[SizeRow, SizeRow]]) -> Test:
     """The CNN on pixel-permuted digits (chapter 09): a model with no locality prior
     loses nothing when every image's pixels are shuffled the same way.
 
     Both models must have converged, with one exception: if the model on the
     original digits is still *rising* when its budget doubles, more training could
-    only widen the drop, so a drop already past the threshold stands."""
-    pairs = _permuted(parameters)
+    only widen the drop, so a drop already past the threshold stands. ``pairs``:
+    :func:`_permuted`."""
     orig, perm = pairs["CNN"]
     drop = _drop(pairs["CNN"])
     says = "exploit locality"
@@ -440,6 +440,7 @@ def claim2(locality: Locality, parameters: ParameterEfficiency) -> Verdict:
     identity = a.all_blocks["identity"]
     drop = 100 * (a.intact - identity)
     mixing = min(locality.other_token_weight)
+    pairs = _permuted(parameters)
     tests = [
         _long_range(locality, "model long-range dependencies"),
         Test(
@@ -454,7 +455,7 @@ def claim2(locality: Locality, parameters: ParameterEfficiency) -> Verdict:
             "independent patches",
             ABLATION_POINTS,
         ),
-        _locality_prior(parameters),
+        _locality_prior(pairs),
     ]
     deep = locality.diagonal["SmallCNN"].test_acc.mean
     caveats = []
@@ -469,7 +470,6 @@ def claim2(locality: Locality, parameters: ParameterEfficiency) -> Verdict:
         "before any training (uniform attention); the trained ViT gives "
         f"{mixing:.1%} or more",
     ]
-    pairs = _permuted(parameters)
     measured = {
         "identity_drop": drop,
         "min_other_token_weight": mixing,
