@@ -158,6 +158,18 @@ class SmallCNN(nn.Module):
             self.stages.append(nn.Sequential(*layers))
         self.global_pool = GlobalAvgPool()
         self.head = nn.Linear(c, num_classes)
+        # torch's kernels run these small convolutions, their pools and batch norms
+        # in channels-last order (B, H, W, C in memory) about 1.4x faster on a CPU
+        # (training step of the experiments' SmallCNN, one thread); the same
+        # function, values and shapes. Our own layers keep the default order.
+        self.channels_last = kernels == "torch" and weight_sharing
+        if self.channels_last:
+            self.to(memory_format=torch.channels_last)
+
+    def _layout(self, x: torch.Tensor) -> torch.Tensor:
+        if self.channels_last:
+            return x.contiguous(memory_format=torch.channels_last)
+        return x
 
     def features(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """Every intermediate, by name.
@@ -165,6 +177,7 @@ class SmallCNN(nn.Module):
         ``stage1`` .. ``stageS`` (B, C, H, W), ``pooled`` (B, C), ``logits``.
         """
         check_images(x, "SmallCNN", channels=self.in_channels, size=self.image_size)
+        x = self._layout(x)
         out = {}
         for i, stage in enumerate(self.stages, start=1):
             x = stage(x)
@@ -175,6 +188,7 @@ class SmallCNN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_images(x, "SmallCNN", channels=self.in_channels, size=self.image_size)
+        x = self._layout(x)
         for stage in self.stages:
             x = stage(x)
         return self.head(self.global_pool(x))  # (B, classes)

@@ -23,6 +23,7 @@ and FLOPs; chapter 11 measures what it buys with little data.
 
 from __future__ import annotations
 
+import torch
 from einops import rearrange
 from torch import Tensor, nn
 
@@ -99,11 +100,17 @@ class ConvStem(nn.Module):
             ]
             c = width
         self.layers = nn.Sequential(*layers)
+        # As in SmallCNN: torch's kernels are faster in channels-last order.
+        self.channels_last = kernels == "torch"
+        if self.channels_last:
+            self.to(memory_format=torch.channels_last)
 
     def forward(self, images: Tensor) -> Tensor:
         check_images(
             images, "ConvStem", channels=self.in_channels, divisible_by=self.patch_size
         )
+        if self.channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
         maps = self.layers(images)  # (B, D, H / P, W / P)
         return rearrange(
             maps, "b d h w -> b (h w) d"

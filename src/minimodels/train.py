@@ -247,14 +247,16 @@ def fit(
     steps_per_epoch = math.ceil(n / config.batch_size)
 
     model.to(device)
-    # foreach: one update over all parameter tensors at once instead of a Python loop
-    # over them (the default on a CPU). The same arithmetic; for the book's small
-    # models, measured on one thread of the 2-core machine, 11-18% less time per step.
+    # fused: AdamW's whole update in one kernel per step instead of a Python loop over
+    # the parameter tensors (the default on a CPU). The same update rule, rounded
+    # differently; for the book's small models, measured on one thread of the 2-core
+    # machine, about 5% (SmallCNN) to 15% (the small ViT, many small tensors) less
+    # time per step.
     optimizer = torch.optim.AdamW(
         model.parameters(),
         lr=config.lr,
         weight_decay=config.weight_decay,
-        foreach=True,
+        fused=True,
     )
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: _lr_factor(step, steps_per_epoch, config)
