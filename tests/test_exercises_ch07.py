@@ -1,10 +1,13 @@
 import pytest
+import torch
 
 from minimodels.exercises import (
     ExerciseError,
     check_attention_received,
     check_block_parameters,
+    check_vit_forward,
 )
+from minimodels.exercises.ch07 import _vit_logits
 
 
 def right(dim, mlp_dim):
@@ -49,3 +52,73 @@ def test_attention_received(capsys):
         ExerciseError, match=r"returned shape \(2, 5, 5\); expected \(2, 5\)"
     ):
         check_attention_received(lambda w: w.mean(dim=1))
+
+
+def vit_forward(model, images):  # the notebook's solution
+    tokens = model.patch_embed(images)
+    if model.cls_token is not None:
+        tokens = torch.cat([model.cls_token.expand(len(images), -1, -1), tokens], 1)
+    if model.pos_embedding is not None:
+        tokens = tokens + model.pos_embedding
+    for block in model.blocks:
+        tokens = block(tokens)
+    tokens = model.norm(tokens)
+    pooled = tokens[:, 0] if model.readout == "cls" else tokens.mean(dim=1)
+    return model.head(pooled)
+
+
+def variant(**flags):
+    return lambda model, images: _vit_logits(model, images, **flags)
+
+
+def test_vit_forward(capsys):
+    check_vit_forward(vit_forward)
+    assert "\N{CHECK MARK} vit_forward" in capsys.readouterr().out
+    check_vit_forward(variant())  # the check's own reference passes
+    assert "\N{CHECK MARK} vit_forward" in capsys.readouterr().out
+    for flags, message in [
+        (dict(positions=False), "position embeddings were not added"),
+        (dict(readout="mean"), "not the mean of the tokens"),
+        (dict(readout="patches"), "not the mean of the patch tokens"),
+        (dict(final_norm=False), "final LayerNorm .* is missing"),
+        (dict(pool_first=True), "norm, then mean"),
+    ]:
+        with pytest.raises(ExerciseError, match=message):
+            check_vit_forward(variant(**flags))
+
+
+def test_vit_forward_mean_readout_errors():
+    def class_token_always(model, images):  # right for cls models, wrong for mean ones
+        if model.readout == "cls":
+            return vit_forward(model, images)
+        return _vit_logits(model, images, readout="cls")
+
+    with pytest.raises(ExerciseError, match="has no class token"):
+        check_vit_forward(class_token_always)
+
+    def pool_first_for_mean(model, images):
+        if model.readout == "cls":
+            return vit_forward(model, images)
+        return _vit_logits(model, images, pool_first=True)
+
+    with pytest.raises(ExerciseError, match="norm, then mean"):
+        check_vit_forward(pool_first_for_mean)
+
+
+def test_vit_forward_shape_stub_and_crash():
+    with pytest.raises(
+        ExerciseError, match=r"returned shape \(3, 32\); expected \(3, 10\)"
+    ):
+        check_vit_forward(lambda m, x: m.norm(m.patch_embed(x)).mean(1))
+
+    def stub(model, images):
+        raise NotImplementedError
+
+    with pytest.raises(ExerciseError, match="vit_forward is not written yet"):
+        check_vit_forward(stub)
+
+    def positions_before_class_token(model, images):
+        return model.patch_embed(images) + model.pos_embedding  # (N, D) + (N + 1, D)
+
+    with pytest.raises(ExerciseError, match="vit_forward raised RuntimeError"):
+        check_vit_forward(positions_before_class_token)
