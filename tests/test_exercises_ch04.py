@@ -1,11 +1,19 @@
+from pathlib import Path
+
+import nbformat
 import pytest
 import torch
 
+from minimodels.cnn import SmallCNN
 from minimodels.exercises import (
+    TRAIN_MODE_OPTIONS,
     ExerciseError,
     check_confusion_matrix,
     check_conv_parameters,
+    check_train_mode_prediction,
+    judge_prediction,
 )
+from minimodels.train import seed_everything
 
 
 def test_conv_parameters(capsys):
@@ -50,3 +58,57 @@ def test_confusion_matrix():
         check_confusion_matrix(lambda p, t: torch.zeros(9, 9), pred, true)
     with pytest.raises(ExerciseError, match="wrong values"):
         check_confusion_matrix(lambda p, t: torch.eye(10), pred, true)
+
+
+def test_judge_prediction(capsys):
+    options = {"a": "up", "b": "down"}
+    judge_prediction("p", lambda: "a", options, "a", "went up", "because")
+    assert "\N{CHECK MARK} p: (a), up. Measured: went up. Why: because" in (
+        capsys.readouterr().out
+    )
+    judge_prediction("p", lambda: " (A) ", options, "a", "went up", "because")
+    with pytest.raises(
+        ExerciseError,
+        match=r"You predicted \(b\), down. Measured: went up; so the answer is \(a\)",
+    ):
+        judge_prediction("p", lambda: "b", options, "a", "went up", "because")
+    with pytest.raises(
+        ExerciseError, match=r"p returned 'z'; expected one of 'a', 'b'"
+    ):
+        judge_prediction("p", lambda: "z", options, "a", "went up", "because")
+
+    def stub():
+        raise NotImplementedError
+
+    with pytest.raises(ExerciseError, match="p is not written yet"):
+        judge_prediction("p", stub, options, "a", "went up", "because")
+
+
+def test_train_mode_prediction_agrees_with_its_measurement(capsys):
+    # Untrained, tiny: whatever the measurement picks, exactly one option passes,
+    # and the model given to the check is left as it was.
+    seed_everything(0)
+    model = SmallCNN(widths=(4, 8), kernels="torch").eval()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    images = torch.rand(40, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    labels = model(images).argmax(1)  # eval mode is 100% right on these labels
+    results = {}
+    for option in TRAIN_MODE_OPTIONS:
+        try:
+            check_train_mode_prediction(lambda o=option: o, model, images, labels)
+            results[option] = "passed"
+        except ExerciseError as err:
+            assert "Measured: 100.0% in evaluation mode" in str(err)
+            results[option] = "failed"
+    assert sorted(results.values()) == ["failed", "failed", "passed"], results
+    assert not model.training
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())
+
+
+def test_chapter_lists_the_options_the_check_uses():
+    chapter = (
+        Path(__file__).resolve().parents[1] / "chapters/04_a_cnn_from_scratch.ipynb"
+    )
+    text = "\n".join(c.source for c in nbformat.read(chapter, as_version=4).cells)
+    for key, option in TRAIN_MODE_OPTIONS.items():
+        assert f'- `"{key}"`: {option}' in text, option

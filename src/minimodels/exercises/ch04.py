@@ -6,9 +6,14 @@ from typing import Callable
 
 import torch
 
-from .core import ExerciseError, call, compare, passed
+from .core import ExerciseError, call, compare, judge_prediction, passed
 
-__all__ = ["check_conv_parameters", "check_confusion_matrix"]
+__all__ = [
+    "check_conv_parameters",
+    "check_confusion_matrix",
+    "TRAIN_MODE_OPTIONS",
+    "check_train_mode_prediction",
+]
 
 
 def check_conv_parameters(conv_parameters: Callable) -> None:
@@ -89,3 +94,55 @@ def check_confusion_matrix(
         )
     passed("confusion_matrix", "correct on a hand-made example and on the test set.")
     return got.long()
+
+
+TRAIN_MODE_OPTIONS = {
+    "a": "about as accurate as in evaluation mode (within 2 points)",
+    "b": "somewhat less accurate (2 to 20 points lower)",
+    "c": "far less accurate (more than 20 points lower)",
+}
+
+
+def check_train_mode_prediction(
+    predict: Callable,
+    model: torch.nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+) -> None:
+    """Chapter 04, predict then run: a CNN with batch norm left in training mode.
+
+    ``predict()`` returns "a", "b" or "c" of :data:`TRAIN_MODE_OPTIONS`: how the
+    accuracy on ``images`` changes when the trained ``model`` is left in training
+    mode and classifies them one image at a time. The check then measures it, on
+    a copy of the model (training mode updates the running averages; ``model``
+    stays as it was), picks the option the drop falls in, and compares.
+    """
+    import copy
+
+    from ..train import eval_mode
+
+    with torch.no_grad():
+        with eval_mode(model):
+            eval_acc = (model(images).argmax(1) == labels).float().mean().item()
+        loose = copy.deepcopy(model).train()
+        one_by_one = torch.cat([loose(x).argmax(1) for x in images.split(1)])
+        train_acc = (one_by_one == labels).float().mean().item()
+    drop = 100 * (eval_acc - train_acc)
+    answer = "a" if drop < 2 else "b" if drop <= 20 else "c"
+    judge_prediction(
+        "train_mode_prediction",
+        predict,
+        TRAIN_MODE_OPTIONS,
+        answer,
+        measured=(
+            f"{eval_acc:.1%} in evaluation mode, {train_acc:.1%} in training mode "
+            f"one image at a time ({drop:.1f} points lower)"
+        ),
+        why=(
+            "in training mode, batch normalisation normalises each channel with the "
+            "statistics of the batch. With one image, that is over its own positions "
+            "only, which erases how strongly each feature fired on this image compared "
+            "with other images: much of what tells the digits apart. The running "
+            "averages used in evaluation mode keep it."
+        ),
+    )

@@ -24,7 +24,7 @@ import torch
 
 from ..shapes import format_shape
 
-__all__ = ["ExerciseError", "call", "compare", "passed"]
+__all__ = ["ExerciseError", "call", "compare", "passed", "judge_prediction"]
 
 
 class ExerciseError(AssertionError):
@@ -86,3 +86,36 @@ def compare(
             f"{exp_f[where].item():.6g}, got {got_f[where].item():.6g} (largest error "
             f"{err.max().item():.3g}, tolerance {atol:g} + {rtol:g}*|expected|).{hint}"
         )
+
+
+def judge_prediction(
+    name: str,
+    predict: Callable,
+    options: dict[str, str],
+    answer: str,
+    measured: str,
+    why: str,
+) -> None:
+    """The feedback of a "predict, then run" exercise.
+
+    ``predict()`` returns the key of the option the student chose before running
+    the check; ``answer`` is the key the check's own measurement picked, and
+    ``measured`` says what it measured. Right or wrong, the student reads the
+    measurement and ``why``; a wrong or missing prediction raises
+    :class:`ExerciseError`, so a grader counts it as unanswered.
+    """
+    got = call(predict, name=name)
+    choices = ", ".join(repr(k) for k in options)
+    if isinstance(got, str):
+        got = got.strip().strip("()").lower()
+    if got not in options:
+        raise ExerciseError(
+            f"{name} returned {got!r}; expected one of {choices}: record your "
+            "prediction before you run the check."
+        )
+    if got != answer:
+        raise ExerciseError(
+            f"You predicted ({got}), {options[got]}. Measured: {measured}; so the "
+            f"answer is ({answer}), {options[answer]}. Why: {why}"
+        )
+    passed(name, f"({answer}), {options[answer]}. Measured: {measured}. Why: {why}")
