@@ -3,13 +3,24 @@ expected and got.
 """
 
 import math
+from pathlib import Path
 
+import nbformat
 import pytest
 import torch
 import torch.nn.functional as F
 from einops import rearrange
 
-from minimodels.exercises import ExerciseError, check_max_pool2d, check_receptive_field
+from minimodels.exercises import (
+    TRUNK_SHIFT_OPTIONS,
+    ExerciseError,
+    check_max_pool2d,
+    check_receptive_field,
+    check_trunk_shift_prediction,
+)
+from minimodels.exercises.ch03 import trunk_shift_errors
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # --- max pooling -------------------------------------------------------------------
 
@@ -199,3 +210,21 @@ def test_receptive_field_stub_and_crash_are_explained():
         check_receptive_field(stub)
     with pytest.raises(ExerciseError, match="receptive_field_size raised IndexError"):
         check_receptive_field(lambda layers: (layers[0][0], 1))
+
+
+def test_trunk_shift_prediction(capsys):
+    images = torch.rand(4, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    errors = trunk_shift_errors(images)
+    assert errors[4] < 1e-4 < 0.05 < errors[2], errors  # jump 4: multiples of 4 only
+    check_trunk_shift_prediction(lambda: "b", images)
+    assert "\N{CHECK MARK} trunk_shift_prediction: (b)" in capsys.readouterr().out
+    for wrong in "acd":
+        with pytest.raises(ExerciseError, match=r"so the answer is \(b\)"):
+            check_trunk_shift_prediction(lambda w=wrong: w, images)
+
+
+def test_chapter_lists_the_trunk_shift_options():
+    chapter = ROOT / "chapters/03_pooling_and_receptive_fields.ipynb"
+    text = "\n".join(c.source for c in nbformat.read(chapter, as_version=4).cells)
+    for key, option in TRUNK_SHIFT_OPTIONS.items():
+        assert f'- `"{key}"`: {option}' in text, option

@@ -8,9 +8,14 @@ import torch
 import torch.nn.functional as F
 
 from ..receptive_field import receptive_field
-from .core import ExerciseError, call, compare, passed
+from .core import ExerciseError, call, compare, judge_prediction, passed
 
-__all__ = ["check_max_pool2d", "check_receptive_field"]
+__all__ = [
+    "check_max_pool2d",
+    "check_receptive_field",
+    "TRUNK_SHIFT_OPTIONS",
+    "check_trunk_shift_prediction",
+]
 
 
 def _max_pool_cases() -> list[tuple[torch.Tensor, int, int, str]]:
@@ -142,4 +147,78 @@ def check_receptive_field(receptive_field_size: Callable) -> None:
     passed(
         "receptive_field_size",
         f"correct on {len(_RF_CASES)} stacks, from the empty one to SmallCNN's.",
+    )
+
+
+TRUNK_SHIFT_OPTIONS = {
+    "a": "exact for both shifts, 2 and 4 pixels",
+    "b": "exact for the 4-pixel shift only",
+    "c": "exact for the 2-pixel shift only",
+    "d": "exact for neither",
+}
+
+
+def trunk_shift_errors(images: torch.Tensor, shifts=(2, 4)) -> dict[int, float]:
+    """Relative equivariance error of SmallCNN's trunk for circular shifts.
+
+    The trunk: three stages of (16, 32, 64) channels, two convolutions each,
+    circular padding, untrained (seed 0); ``images`` ``(B, 1, 28, 28)``. For each
+    shift s (pixels, to the right) the error is the mean over images of
+    ``||f(shift_s x) - shift_t f(x)|| / ||f(x)||`` for the better of t = floor and
+    ceil of s / 4 (the trunk's total stride is 4).
+    """
+    from ..cnn import SmallCNN
+    from ..train import seed_everything
+
+    seed_everything(0)
+    trunk = SmallCNN(
+        widths=(16, 32, 64), convs_per_stage=2, padding_mode="circular"
+    ).eval()
+    errors = {}
+    with torch.no_grad():
+        y = trunk.features(images)["stage3"]
+        norm = y.flatten(1).norm(dim=1)
+        for s in shifts:
+            y_s = trunk.features(torch.roll(images, s, dims=3))["stage3"]
+            errors[s] = min(
+                ((y_s - torch.roll(y, t, dims=3)).flatten(1).norm(dim=1) / norm)
+                .mean()
+                .item()
+                for t in {s // 4, -(-s // 4)}
+            )
+    return errors
+
+
+def check_trunk_shift_prediction(predict: Callable, images: torch.Tensor) -> None:
+    """Chapter 03, predict then run: which shifts SmallCNN's trunk follows exactly.
+
+    ``predict()`` returns a key of :data:`TRUNK_SHIFT_OPTIONS`: for digits shifted
+    (circularly) by 2 and by 4 pixels, is the trunk's output exactly its output for
+    the unshifted digit, shifted by whole positions? The check measures it with
+    :func:`trunk_shift_errors` (exact: relative error below 1e-4) and compares.
+    """
+    errors = trunk_shift_errors(images)
+    exact = {s: e < 1e-4 for s, e in errors.items()}
+    answer = {
+        (True, True): "a",
+        (False, True): "b",
+        (True, False): "c",
+        (False, False): "d",
+    }[exact[2], exact[4]]
+    judge_prediction(
+        "trunk_shift_prediction",
+        predict,
+        TRUNK_SHIFT_OPTIONS,
+        answer,
+        measured=(
+            f"relative error {errors[2]:.2g} for the 2-pixel shift, "
+            f"{errors[4]:.2g} for the 4-pixel shift"
+        ),
+        why=(
+            "the trunk halves the map twice, so one position of its output stands "
+            "for 4 input pixels (its jump, exercise 3.2). A shift by a multiple of 4 "
+            "moves every pooling window onto a whole window and the output by whole "
+            "positions; a 2-pixel shift puts the pixels into different windows, and "
+            "max pooling then keeps different values (aliasing)."
+        ),
     )
