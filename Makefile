@@ -52,11 +52,14 @@ browser:
 models: install
 	$(BIN)/python -m minimodels.experiments
 
-# -W: any Sphinx warning fails the build; --keep-going: report all of them first.
-# A failed build removes index.html, so tests/test_site.py never takes its pages
-# for a good site (it rebuilds when index.html is missing or older than a source).
+# --all: re-read every page. Otherwise Sphinx re-reads only the notebooks whose own
+# file changed, and a page whose numbers come from changed package code (retrained
+# models, a new analysis) would keep its old outputs. -W: any Sphinx warning fails
+# the build; --keep-going: report all of them first. A failed build removes
+# index.html, so tests/test_site.py never takes its pages for a good site (it
+# rebuilds when index.html is missing or older than a source).
 book: models
-	$(BIN)/jupyter-book build . --builder html -W --keep-going || { rm -f _build/html/index.html; exit 1; }
+	$(BIN)/jupyter-book build . --all --builder html -W --keep-going || { rm -f _build/html/index.html; exit 1; }
 
 test: models
 	$(BIN)/python -m pytest

@@ -46,6 +46,7 @@ ARTIFACTS = ROOT / "_build" / "test-artifacts"
 BUILD_COMMAND = [
     "build",
     ".",
+    "--all",
     "--builder",
     "html",
     "-W",

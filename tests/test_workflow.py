@@ -305,3 +305,13 @@ def test_license_is_mit(config):
     text = (ROOT / "LICENSE").read_text()
     assert text.startswith("MIT License")
     assert f"Copyright (c) {config['copyright']} {config['author']}" in text
+
+
+def test_site_test_builds_like_make_book():
+    """tests/test_site.py rebuilds the site with `make book`'s own command, --all
+    included (without it Sphinx keeps the old outputs of unchanged notebooks)."""
+    from test_site import BUILD_COMMAND
+
+    makefile = (ROOT / "Makefile").read_text()
+    assert "--all" in BUILD_COMMAND
+    assert "$(BIN)/jupyter-book " + " ".join(BUILD_COMMAND) + " ||" in makefile
