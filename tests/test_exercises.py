@@ -1,7 +1,15 @@
+import nbformat
 import pytest
 import torch
 
-from minimodels.exercises import ExerciseError, check_mean_images, compare
+from minimodels.exercises import (
+    SHUFFLE_OPTIONS,
+    TRAIN_MODE_OPTIONS,
+    TRUNK_SHIFT_OPTIONS,
+    ExerciseError,
+    check_mean_images,
+    compare,
+)
 
 
 def _images():
@@ -69,3 +77,20 @@ def test_compare_reports_largest_error_location():
     ):
         compare(got, expected, name="f")
     compare(expected + 1e-7, expected, name="f")  # within tolerance: no error
+
+
+@pytest.mark.parametrize(
+    "chapter, options",
+    [
+        ("01_images_as_tensors", SHUFFLE_OPTIONS),
+        ("03_pooling_and_receptive_fields", TRUNK_SHIFT_OPTIONS),
+        ("04_a_cnn_from_scratch", TRAIN_MODE_OPTIONS),
+    ],
+)
+def test_predict_then_run_chapter_lists_the_options_its_check_uses(
+    root, chapter, options
+):
+    path = root / "chapters" / f"{chapter}.ipynb"
+    text = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells)
+    for key, option in options.items():
+        assert f'- `"{key}"`: {option}' in text, option

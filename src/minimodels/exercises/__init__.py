@@ -21,4 +21,12 @@ from .ch04 import *  # noqa: F401,F403
 from .ch05 import *  # noqa: F401,F403
 from .ch06 import *  # noqa: F401,F403
 from .ch07 import *  # noqa: F401,F403
-from .core import ExerciseError, call, compare, judge_prediction, passed  # noqa: F401
+from .core import (  # noqa: F401
+    ExerciseError,
+    accuracy_drop_answer,
+    accuracy_drop_options,
+    call,
+    compare,
+    judge_prediction,
+    passed,
+)

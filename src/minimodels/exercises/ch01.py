@@ -6,7 +6,15 @@ from typing import Callable
 
 import torch
 
-from .core import ExerciseError, call, compare, judge_prediction, passed
+from .core import (
+    ExerciseError,
+    accuracy_drop_answer,
+    accuracy_drop_options,
+    call,
+    compare,
+    judge_prediction,
+    passed,
+)
 
 __all__ = [
     "check_mean_images",
@@ -98,11 +106,7 @@ def check_nearest_mean(
     return result
 
 
-SHUFFLE_OPTIONS = {
-    "a": "about as accurate as on real digits (within 2 points)",
-    "b": "somewhat less accurate (2 to 20 points lower)",
-    "c": "far less accurate (more than 20 points lower)",
-}
+SHUFFLE_OPTIONS = accuracy_drop_options("on real digits")
 
 
 def check_shuffle_prediction(
@@ -117,8 +121,7 @@ def check_shuffle_prediction(
     accuracy.
     """
     shuffled_acc = float(measure())
-    drop = 100 * (baseline_acc - shuffled_acc)
-    answer = "a" if drop < 2 else "b" if drop <= 20 else "c"
+    answer, drop = accuracy_drop_answer(baseline_acc, shuffled_acc)
     judge_prediction(
         "shuffle_prediction",
         predict,
@@ -126,7 +129,7 @@ def check_shuffle_prediction(
         answer,
         measured=(
             f"{baseline_acc:.1%} on real digits, {shuffled_acc:.1%} on shuffled ones "
-            f"({abs(drop):.1f} points {'lower' if drop >= 0 else 'higher'})"
+            f"({drop})"
         ),
         why=(
             "the MLP's first layer gives every pixel its own weights and nothing in "

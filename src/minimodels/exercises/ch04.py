@@ -6,7 +6,15 @@ from typing import Callable
 
 import torch
 
-from .core import ExerciseError, call, compare, judge_prediction, passed
+from .core import (
+    ExerciseError,
+    accuracy_drop_answer,
+    accuracy_drop_options,
+    call,
+    compare,
+    judge_prediction,
+    passed,
+)
 
 __all__ = [
     "check_conv_parameters",
@@ -96,11 +104,7 @@ def check_confusion_matrix(
     return got.long()
 
 
-TRAIN_MODE_OPTIONS = {
-    "a": "about as accurate as in evaluation mode (within 2 points)",
-    "b": "somewhat less accurate (2 to 20 points lower)",
-    "c": "far less accurate (more than 20 points lower)",
-}
+TRAIN_MODE_OPTIONS = accuracy_drop_options("in evaluation mode")
 
 
 def check_train_mode_prediction(
@@ -127,8 +131,7 @@ def check_train_mode_prediction(
         loose = copy.deepcopy(model).train()
         one_by_one = torch.cat([loose(x).argmax(1) for x in images.split(1)])
         train_acc = (one_by_one == labels).float().mean().item()
-    drop = 100 * (eval_acc - train_acc)
-    answer = "a" if drop < 2 else "b" if drop <= 20 else "c"
+    answer, drop = accuracy_drop_answer(eval_acc, train_acc)
     judge_prediction(
         "train_mode_prediction",
         predict,
@@ -136,7 +139,7 @@ def check_train_mode_prediction(
         answer,
         measured=(
             f"{eval_acc:.1%} in evaluation mode, {train_acc:.1%} in training mode "
-            f"one image at a time ({drop:.1f} points lower)"
+            f"one image at a time ({drop})"
         ),
         why=(
             "in training mode, batch normalisation normalises each channel with the "

@@ -24,7 +24,15 @@ import torch
 
 from ..shapes import format_shape
 
-__all__ = ["ExerciseError", "call", "compare", "passed", "judge_prediction"]
+__all__ = [
+    "ExerciseError",
+    "call",
+    "compare",
+    "passed",
+    "judge_prediction",
+    "accuracy_drop_options",
+    "accuracy_drop_answer",
+]
 
 
 class ExerciseError(AssertionError):
@@ -119,3 +127,26 @@ def judge_prediction(
             f"answer is ({answer}), {options[answer]}. Why: {why}"
         )
     passed(name, f"({answer}), {options[answer]}. Measured: {measured}. Why: {why}")
+
+
+# The options of "how much accuracy does it lose?" predictions (chapters 01, 04):
+# a drop below SMALL_DROP points, up to LARGE_DROP points, or more.
+SMALL_DROP, LARGE_DROP = 2, 20
+
+
+def accuracy_drop_options(as_before: str) -> dict[str, str]:
+    """Options a, b, c of an accuracy-drop prediction; ``as_before`` names the
+    reference, e.g. "in evaluation mode"."""
+    return {
+        "a": f"about as accurate as {as_before} (within {SMALL_DROP} points)",
+        "b": f"somewhat less accurate ({SMALL_DROP} to {LARGE_DROP} points lower)",
+        "c": f"far less accurate (more than {LARGE_DROP} points lower)",
+    }
+
+
+def accuracy_drop_answer(before: float, after: float) -> tuple[str, str]:
+    """The option (a, b or c of :func:`accuracy_drop_options`) that the drop from
+    accuracy ``before`` to ``after`` falls in, and the drop in words."""
+    drop = 100 * (before - after)
+    answer = "a" if drop < SMALL_DROP else "b" if drop <= LARGE_DROP else "c"
+    return answer, f"{abs(drop):.1f} points {'lower' if drop >= 0 else 'higher'}"
