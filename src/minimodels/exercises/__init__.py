@@ -21,6 +21,12 @@ from .ch04 import *  # noqa: F401,F403
 from .ch05 import *  # noqa: F401,F403
 from .ch06 import *  # noqa: F401,F403
 from .ch07 import *  # noqa: F401,F403
+from .ch08 import *  # noqa: F401,F403
+from .ch09 import *  # noqa: F401,F403
+from .ch10 import *  # noqa: F401,F403
+from .ch11 import *  # noqa: F401,F403
+from .ch12 import *  # noqa: F401,F403
+from .ch13 import *  # noqa: F401,F403
 from .core import (  # noqa: F401
     ExerciseError,
     accuracy_drop_answer,
