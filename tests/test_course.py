@@ -26,6 +26,7 @@ from minimodels.authoring.course import (
     stub_solutions,
     student_notebook,
 )
+from minimodels.cache import cache_dir
 from minimodels.exercises import ExerciseError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -174,7 +175,7 @@ def _run(client, cell, index):
 
 @pytest.mark.parametrize("path", WITH_EXERCISES, ids=lambda p: p.stem)
 def test_student_version_runs_to_its_first_check_which_fails_on_the_stub(
-    path, tmp_path
+    path, tmp_path, monkeypatch
 ):
     """The student notebook, written to a folder outside the repository, runs cell by
     cell.
@@ -194,6 +195,10 @@ def test_student_version_runs_to_its_first_check_which_fails_on_the_stub(
         if i != first.solution_cell:
             assert student.cells[i + (i >= 1)].source == instructor.cells[i].source
 
+    # The kernel runs outside the repository, where the package would look for its
+    # cache in the home folder: point it at the build's cache (the trained models).
+    cache = cache_dir()
+    monkeypatch.setenv("MINIMODELS_CACHE", "off" if cache is None else str(cache))
     client = NotebookClient(
         student,
         timeout=600,
