@@ -5,6 +5,7 @@ from minimodels.exercises import (
     SHUFFLE_OPTIONS,
     ExerciseError,
     check_nearest_mean,
+    check_nearest_mean_report,
     check_shuffle_prediction,
 )
 
@@ -76,3 +77,95 @@ def test_shuffle_prediction_needs_an_answer():
         check_shuffle_prediction(stub, 0.98, lambda: 0.97)
     with pytest.raises(ExerciseError, match="expected one of 'a', 'b', 'c'"):
         check_shuffle_prediction(lambda: "maybe", 0.98, lambda: 0.97)
+
+
+# --- Exercise 1.4: open-ended, a better nearest mean -----------------------------
+
+ANSWER = " ".join(["word"] * 25)
+
+
+def _report_data():
+    g = torch.Generator().manual_seed(5)
+    means = torch.rand(10, 5, 6, generator=g)
+    x_val = torch.rand(40, 1, 5, 6, generator=g)
+    y_val = torch.arange(40) % 10
+    euclidean = (
+        (torch.cdist(x_val.flatten(1), means.flatten(1)).argmin(1) == y_val)
+        .float()
+        .mean()
+        .item()
+    )
+    return means, x_val, y_val, euclidean
+
+
+def _hand_in(euclidean, **changes):
+    report = {
+        "val_acc": {"euclidean": euclidean, "cosine": 0.5, "deskewed": 0.6},
+        "chosen": "deskewed",
+        "test_acc": 0.55,
+        "answer": ANSWER,
+    }
+    return {**report, **changes}
+
+
+def test_nearest_mean_report(capsys):
+    means, x_val, y_val, euclidean = _report_data()
+    report = _hand_in(euclidean)
+    assert check_nearest_mean_report(lambda: report, means, x_val, y_val) is report
+    out = capsys.readouterr().out
+    assert "deskewed" in out and "chosen" in out and "measured once: 55.0%" in out
+    assert "\N{CHECK MARK} my_experiment: complete; the argument is graded by hand" in (
+        out
+    )
+    # an accuracy as a one-element tensor is a number too
+    tensor_acc = _hand_in(euclidean, test_acc=torch.tensor(0.55))
+    check_nearest_mean_report(lambda: tensor_acc, means, x_val, y_val)
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"test_acc": None}, r"test_acc is None; expected a number"),
+        ({"test_acc": 55.0}, r"test_acc is 55; expected a finite number from 0 to 1"),
+        (
+            {"val_acc": {"euclidean": 0.3, "cosine": 0.5}},
+            r"'val_acc' is 2 rows; expected a dict of at least 3 rows",
+        ),
+        (
+            {"val_acc": {"plain": 0.3, "cosine": 0.5, "deskewed": 0.6}},
+            r"has no 'euclidean' row",
+        ),
+        (
+            {"val_acc": {"euclidean": 0.99, "cosine": 0.5, "deskewed": 0.6}},
+            r"measure every variant on the validation split",
+        ),
+        (
+            {"val_acc": {"euclidean": 0.3, "cosine": float("nan"), "x": 0.6}},
+            r"val_acc\['cosine'\] is nan; expected a finite number from 0 to 1",
+        ),
+        ({"chosen": "blurred"}, r"'chosen' is 'blurred'; expected the name of one"),
+        ({"answer": "deskewing wins"}, r"'answer' has 2 words; expected at least 20"),
+        ({"answer": None}, r"'answer' has 0 words"),
+    ],
+)
+def test_nearest_mean_report_incomplete(changes, message):
+    means, x_val, y_val, euclidean = _report_data()
+    report = _hand_in(euclidean, **changes)
+    with pytest.raises(ExerciseError, match=message):
+        check_nearest_mean_report(lambda: report, means, x_val, y_val)
+
+
+def test_nearest_mean_report_needs_a_dict_with_every_key():
+    means, x_val, y_val, euclidean = _report_data()
+    with pytest.raises(ExerciseError, match="returned NoneType; expected a dict"):
+        check_nearest_mean_report(lambda: None, means, x_val, y_val)
+    report = _hand_in(euclidean)
+    del report["test_acc"]
+    with pytest.raises(ExerciseError, match="hand-in has no 'test_acc'"):
+        check_nearest_mean_report(lambda: report, means, x_val, y_val)
+
+    def stub():
+        raise NotImplementedError
+
+    with pytest.raises(ExerciseError, match="my_experiment is not written yet"):
+        check_nearest_mean_report(stub, means, x_val, y_val)

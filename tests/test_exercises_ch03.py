@@ -11,6 +11,7 @@ from einops import rearrange
 
 from minimodels.exercises import (
     ExerciseError,
+    check_antialiasing_report,
     check_max_pool2d,
     check_receptive_field,
     check_trunk_shift_prediction,
@@ -216,3 +217,108 @@ def test_trunk_shift_prediction(capsys):
     for wrong in "acd":
         with pytest.raises(ExerciseError, match=r"so the answer is \(b\)"):
             check_trunk_shift_prediction(lambda w=wrong: w, images)
+
+
+# --- Exercise 3.4: open-ended, downsampling that aliases less --------------------
+
+
+def _digits():
+    return torch.rand(6, 1, 8, 8, generator=torch.Generator().manual_seed(6))
+
+
+def _e(f, x, s):  # the chapter's e(s), written again: best of floor and ceil of s / 2
+    y, y_s = f(x), f(torch.roll(x, s, dims=3))
+    norm = y.flatten(1).norm(dim=1)
+    return min(
+        ((y_s - torch.roll(y, t, dims=3)).flatten(1).norm(dim=1) / norm).mean().item()
+        for t in (s // 2, (s + 1) // 2)
+    )
+
+
+def _errors(f, x):
+    return {
+        "odd": sum(_e(f, x, s) for s in (1, 3, 5, 7)) / 4,
+        "even": sum(_e(f, x, s) for s in (2, 4, 6, 8)) / 4,
+        "peak": f(x).amax(dim=(1, 2, 3)).mean().item(),
+    }
+
+
+def _antialiasing_hand_in(**changes):
+    x = _digits()
+    errors = {
+        "max pool 2x2, stride 2": _errors(lambda z: F.max_pool2d(z, 2), x),
+        "avg pool 2x2, stride 2": _errors(lambda z: F.avg_pool2d(z, 2), x),
+        "blur": {"odd": 0.2, "even": 0.0},
+    }
+    return {"errors": errors, "answer": " ".join(["word"] * 25), **changes}
+
+
+def test_antialiasing_report(capsys):
+    report = _antialiasing_hand_in()
+    assert check_antialiasing_report(lambda: report, _digits()) is report
+    out = capsys.readouterr().out
+    assert "e(s), odd shifts" in out and "peak" in out and "blur" in out
+    assert "\N{CHECK MARK} my_experiment: complete; the argument is graded by hand" in (
+        out
+    )
+
+
+def _baseline(**row):
+    errors = _antialiasing_hand_in()["errors"]
+    return {**errors, "max pool 2x2, stride 2": row}
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        (
+            {"errors": {"blur": {"odd": 0.2, "even": 0.0}}},
+            r"'errors' is 1 rows; expected a dict of at least 3 rows",
+        ),
+        (
+            {
+                "errors": {
+                    k: v
+                    for k, v in _antialiasing_hand_in()["errors"].items()
+                    if not k.startswith("max")
+                }
+                | {"x": {"odd": 0.1, "even": 0.0}}
+            },
+            r"has no 'max pool 2x2, stride 2' row",
+        ),
+        (
+            {"errors": _baseline(odd=0.3, even=0.0)},
+            r"\['odd'\] is 0.3, but .* averaged over the shifts 1, 3, 5, 7",
+        ),
+        (
+            {"errors": {**_antialiasing_hand_in()["errors"], "blur": 0.2}},
+            r"errors\['blur'\] is 0.2; expected a dict with the keys 'odd' and 'even'",
+        ),
+        (
+            {"errors": {**_antialiasing_hand_in()["errors"], "blur": {"odd": 0.2}}},
+            r"errors\['blur'\] is .*; expected a dict with the keys 'odd' and 'even'",
+        ),
+        (
+            {
+                "errors": {
+                    **_antialiasing_hand_in()["errors"],
+                    "blur": {"odd": float("nan"), "even": 0.0},
+                }
+            },
+            r"errors\['blur'\]\['odd'\] is nan; expected a finite number",
+        ),
+        ({"answer": "blur helps"}, r"'answer' has 2 words"),
+    ],
+)
+def test_antialiasing_report_incomplete(changes, message):
+    report = _antialiasing_hand_in(**changes)
+    with pytest.raises(ExerciseError, match=message):
+        check_antialiasing_report(lambda: report, _digits())
+
+
+def test_antialiasing_report_stub():
+    def stub():
+        raise NotImplementedError
+
+    with pytest.raises(ExerciseError, match="my_experiment is not written yet"):
+        check_antialiasing_report(stub, _digits())

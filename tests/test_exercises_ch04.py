@@ -5,12 +5,14 @@ from minimodels.cnn import SmallCNN
 from minimodels.exercises import (
     TRAIN_MODE_OPTIONS,
     ExerciseError,
+    check_cnn_variant_report,
     check_confusion_matrix,
     check_conv_parameters,
     check_train_mode_prediction,
     judge_prediction,
 )
-from minimodels.train import seed_everything
+from minimodels.recipes import RECIPES
+from minimodels.train import count_parameters, seed_everything
 
 
 def test_conv_parameters(capsys):
@@ -100,3 +102,83 @@ def test_train_mode_prediction_agrees_with_its_measurement(capsys):
     assert sorted(results.values()) == ["failed", "failed", "passed"], results
     assert not model.training
     assert all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())
+
+
+# --- Exercise 4.4: open-ended, one change to SmallCNN ----------------------------
+
+
+def _variant_hand_in(**changes):
+    recipe_params = count_parameters(SmallCNN(**RECIPES["cnn"].model))
+    report = {
+        "results": {
+            "SmallCNN": {"params": recipe_params, "val_acc": 0.94, "seconds": 3.1},
+            "no batch norm": {"params": 72442, "val_acc": 0.09, "seconds": 2.5},
+        },
+        "train_images": 2000,
+        "epochs": 2,
+        "answer": " ".join(["word"] * 25),
+    }
+    return {**report, **changes}
+
+
+def _rows(**smallcnn):
+    rows = _variant_hand_in()["results"]
+    return {**rows, "SmallCNN": {**rows["SmallCNN"], **smallcnn}}
+
+
+def test_cnn_variant_report(capsys):
+    report = _variant_hand_in()
+    assert check_cnn_variant_report(lambda: report) is report
+    out = capsys.readouterr().out
+    assert "no batch norm" in out and "72,442" in out and "94.0%" in out
+    assert "budget: 2 epoch(s) on 2,000 training images" in out
+    assert "\N{CHECK MARK} my_experiment: complete; the argument is graded by hand" in (
+        out
+    )
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        (
+            {"results": {"SmallCNN": _rows()["SmallCNN"]}},
+            r"'results' is 1 rows; expected a dict of at least 2 rows",
+        ),
+        (
+            {"results": {"a": _rows()["SmallCNN"], "b": _rows()["no batch norm"]}},
+            r"has no 'SmallCNN' row",
+        ),
+        (
+            {"results": _rows(params=16794)},
+            r"\['params'\] is 16,794; the recipe's SmallCNN \(build\('cnn'\)\) has",
+        ),
+        (
+            {"results": _rows(params=72666.0)},
+            r"\['params'\] is 72666.0; expected a whole number",
+        ),
+        (
+            {"results": _rows(val_acc=94.0)},
+            r"is 94; expected a finite number from 0 to 1",
+        ),
+        (
+            {"results": {**_rows(), "x": {"params": 5, "val_acc": 0.5}}},
+            r"results\['x'\] is .*; expected a dict with the keys 'params', 'val_acc'",
+        ),
+        ({"train_images": 4000}, r"the training split has 3,500"),
+        ({"epochs": 0}, r"epochs is 0; expected 1 to 1000"),
+        ({"epochs": "two"}, r"epochs is 'two'; expected a whole number"),
+        ({"answer": "batch norm matters"}, r"'answer' has 3 words"),
+    ],
+)
+def test_cnn_variant_report_incomplete(changes, message):
+    report = _variant_hand_in(**changes)
+    with pytest.raises(ExerciseError, match=message):
+        check_cnn_variant_report(lambda: report)
+
+
+def test_cnn_variant_report_stub():
+    def stub():
+        raise NotImplementedError
+
+    with pytest.raises(ExerciseError, match="my_experiment is not written yet"):
+        check_cnn_variant_report(stub)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import numbers
+import textwrap
 from typing import Callable
 
 import torch
@@ -21,6 +24,7 @@ __all__ = [
     "check_nearest_mean",
     "SHUFFLE_OPTIONS",
     "check_shuffle_prediction",
+    "check_nearest_mean_report",
 ]
 
 
@@ -140,3 +144,162 @@ def check_shuffle_prediction(
         ),
     )
     return shuffled_acc
+
+
+# --- Open-ended exercises: the hand-in, checked for completeness -----------------
+# An open-ended exercise's my_experiment() returns a dict: its measurements and
+# "answer", a few sentences that argue the conclusion. A check verifies that the
+# hand-in is complete and coherent and prints it; a person grades the argument.
+# The helpers below serve the open-ended checks of chapters 01 to 04 (ch02.py ..
+# ch04.py import them).
+
+MIN_ANSWER_WORDS = 20  # "a few sentences": fewer words cannot argue from numbers
+
+
+def _hand_in(experiment: Callable, name: str, keys: tuple[str, ...], *args) -> dict:
+    """Call the student's ``experiment(*args)``; its dict, which has every key."""
+    report = call(experiment, *args, name=name)
+    expected = ", ".join(repr(k) for k in keys)
+    if not isinstance(report, dict):
+        raise ExerciseError(
+            f"{name} returned {type(report).__name__}; expected a dict with the "
+            f"keys {expected}. Did you forget `return`?"
+        )
+    missing = [k for k in keys if k not in report]
+    if missing:
+        raise ExerciseError(
+            f"{name}'s hand-in has no {', '.join(repr(k) for k in missing)}: "
+            f"expected the keys {expected}."
+        )
+    return report
+
+
+def _number(value, where: str, low: float = -math.inf, high: float = math.inf):
+    """``value`` as a float, or an ExerciseError naming ``where`` it came from."""
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ExerciseError(f"{where} is {value!r}; expected a number.")
+    if not (math.isfinite(value) and low <= value <= high):
+        bounds = (
+            f" from {low:g} to {high:g}"
+            if math.isfinite(low) and math.isfinite(high)
+            else f" of at least {low:g}"
+            if math.isfinite(low)
+            else f" of at most {high:g}"
+            if math.isfinite(high)
+            else ""
+        )
+        raise ExerciseError(f"{where} is {value:g}; expected a finite number{bounds}.")
+    return float(value)
+
+
+def _table(
+    experiment: Callable, name: str, keys: tuple[str, ...], *args, min_rows: int
+) -> tuple[dict, dict]:
+    """The hand-in and its first key's value, a dict of at least ``min_rows`` rows
+    (a table: one row per variant)."""
+    report = _hand_in(experiment, name, keys, *args)
+    rows = report[keys[0]]
+    if not isinstance(rows, dict) or len(rows) < min_rows:
+        got = f"{len(rows)} rows" if isinstance(rows, dict) else repr(rows)
+        raise ExerciseError(
+            f"{name}'s {keys[0]!r} is {got}; expected a dict of at least "
+            f"{min_rows} rows, one per variant you measured."
+        )
+    return report, rows
+
+
+def _argument(report: dict, name: str) -> str:
+    """The hand-in's "answer": a string of at least MIN_ANSWER_WORDS words."""
+    answer = report["answer"]
+    words = len(answer.split()) if isinstance(answer, str) else 0
+    if words < MIN_ANSWER_WORDS:
+        raise ExerciseError(
+            f"{name}'s 'answer' has {words} words; expected at least "
+            f"{MIN_ANSWER_WORDS}: a few sentences that argue your conclusion from "
+            "your numbers."
+        )
+    return answer
+
+
+def _print_hand_in(
+    header: list[str], rows: list[list[str]], answer: str, *notes: str
+) -> None:
+    """The table (first column left-aligned, the others right-aligned), the
+    ``notes`` one per line, then the argument, wrapped."""
+    table = [header, *rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    for row in table:
+        cells = [row[0].ljust(widths[0])]
+        cells += [cell.rjust(w) for cell, w in zip(row[1:], widths[1:])]
+        print("  ".join(cells).rstrip())
+    for note in notes:
+        print(note)
+    print(textwrap.fill(answer, width=88, initial_indent="answer: "))
+
+
+def _graded_by_hand(name: str) -> None:
+    passed(name, "complete; the argument is graded by hand.")
+
+
+NEAREST_MEAN_KEYS = ("val_acc", "chosen", "test_acc", "answer")
+
+
+def check_nearest_mean_report(
+    my_experiment: Callable,
+    class_means: torch.Tensor,
+    x_val: torch.Tensor,
+    y_val: torch.Tensor,
+) -> dict:
+    """Chapter 01, open-ended: a better nearest-mean rule.
+
+    Verifies that ``my_experiment()`` returns a dict with ``"val_acc"``, a table
+    of at least three variants of the nearest-mean rule (name -> accuracy on the
+    validation split, a fraction in [0, 1]) that includes ``"euclidean"``, the
+    chapter's rule; ``"chosen"``, one of those names; ``"test_acc"``, the chosen
+    variant's test accuracy; and ``"answer"``, at least 20 words. Recomputes the
+    ``"euclidean"`` row from ``class_means`` on ``x_val``: another number means the
+    table was not measured on the validation split. Prints the hand-in and
+    returns it; the argument is graded by hand.
+    """
+    name = "my_experiment"
+    report, rows = _table(my_experiment, name, NEAREST_MEAN_KEYS, min_rows=3)
+    accs = {
+        variant: _number(acc, f"val_acc[{variant!r}]", 0, 1)
+        for variant, acc in rows.items()
+    }
+    if "euclidean" not in accs:
+        raise ExerciseError(
+            f"{name}'s 'val_acc' has no 'euclidean' row: include the chapter's "
+            "rule (Euclidean distance to the mean images), the baseline every "
+            "variant is compared with."
+        )
+    distances = torch.cdist(x_val.flatten(1), class_means.flatten(1))  # (B, 10)
+    euclidean = (distances.argmin(1) == y_val).float().mean().item()
+    if abs(accs["euclidean"] - euclidean) > 1.5 / len(y_val):  # one image apart
+        raise ExerciseError(
+            f"val_acc['euclidean'] is {accs['euclidean']:.4f}, but the chapter's "
+            f"nearest mean classifies {euclidean:.4f} of the {len(y_val)} validation "
+            "images correctly: measure every variant on the validation split "
+            "(x_val, y_val); the test split only reports the chosen one."
+        )
+    chosen = report["chosen"]
+    if not isinstance(chosen, str) or chosen not in accs:
+        raise ExerciseError(
+            f"{name}'s 'chosen' is {chosen!r}; expected the name of one "
+            f"of your variants: {', '.join(map(repr, accs))}."
+        )
+    test_acc = _number(report["test_acc"], "test_acc", 0, 1)
+    answer = _argument(report, name)
+    _print_hand_in(
+        ["variant", "validation accuracy", ""],
+        [
+            [str(v), f"{a:.1%}", "chosen" if v == chosen else ""]
+            for v, a in accs.items()
+        ],
+        answer,
+        f"test accuracy of {chosen!r}, measured once: {test_acc:.1%}",
+    )
+    _graded_by_hand(name)
+    return report

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Callable
 
 import torch
 import torch.nn.functional as F
 
-from .core import ExerciseError, call, compare, passed
+from .ch01 import _argument, _graded_by_hand, _hand_in, _number, _print_hand_in
+from .core import ExerciseError, call, compare, judge_prediction, passed
 
-__all__ = ["check_conv2d_single", "check_output_size", "check_shift_kernel"]
+__all__ = [
+    "check_conv2d_single",
+    "check_output_size",
+    "check_shift_kernel",
+    "FLIP_OPTIONS",
+    "check_flip_prediction",
+    "check_stroke_report",
+]
 
 
 def _conv2d_single_reference(image: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
@@ -193,3 +202,203 @@ def check_shift_kernel(shift_kernel: Callable) -> None:
         "shift_kernel",
         "moves images by every shift tried, including negative and zero shifts.",
     )
+
+
+FLIP_OPTIONS = {
+    "a": "the same for all five kernels: a flip commutes with every convolution, "
+    "as a shift does",
+    "b": "the same for some of the kernels, different for the others",
+    "c": "different for all five kernels",
+}
+# Two results count as the same when they differ by less than this fraction of the
+# largest output value: float32 rounding is about 1e-7 of it.
+FLIP_EXACT = 1e-5
+
+
+def _conv_same(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    """(B, 1, H, W) convolved with one (K, K) kernel, zero padding K // 2."""
+    return F.conv2d(x, kernel[None, None].to(x.dtype), padding=kernel.shape[-1] // 2)
+
+
+def _flip_differences(
+    image: torch.Tensor, kernels: dict[str, torch.Tensor]
+) -> dict[str, tuple[float, float]]:
+    """For each kernel, how far flipping ``image`` left to right is from commuting
+    with the convolution (zero padding K // 2): the largest
+    ``|conv(flip x) - flip conv(x)|``, and the largest ``|conv(flip x) + flip
+    conv(x)|`` (zero when the flip only negates the output), both relative to the
+    largest ``|conv(x)|``.
+    """
+    out = {}
+    for name, kernel in kernels.items():
+        y = _conv_same(image, kernel)
+        y_flip = _conv_same(image.flip(-1), kernel)
+        scale = y.abs().max()
+        out[name] = (
+            ((y_flip - y.flip(-1)).abs().max() / scale).item(),
+            ((y_flip + y.flip(-1)).abs().max() / scale).item(),
+        )
+    return out
+
+
+def check_flip_prediction(
+    predict: Callable, image: torch.Tensor, kernels: dict[str, torch.Tensor]
+) -> None:
+    """Chapter 02, predict then run: does a left-right flip commute with convolution?
+
+    ``predict()`` returns a key of :data:`FLIP_OPTIONS`: for which of the
+    ``kernels`` (name -> ``(K, K)``) does convolving the mirrored ``image``
+    ``(B, 1, H, W)`` give the mirror image of the convolved one? The check measures
+    it with :func:`_flip_differences` (the same: a relative difference below
+    :data:`FLIP_EXACT`) and compares.
+    """
+    differences = _flip_differences(image, kernels)
+    same = {name: d < FLIP_EXACT for name, (d, _) in differences.items()}
+    answer = "a" if all(same.values()) else "c" if not any(same.values()) else "b"
+
+    def in_words(name: str) -> str:
+        difference, negated = differences[name]
+        if same[name]:
+            return f"{name} the same ({difference:.0e})"
+        if negated < FLIP_EXACT:
+            return f"{name} negated"
+        return f"{name} {difference:.0%} different"
+
+    judge_prediction(
+        "flip_prediction",
+        predict,
+        FLIP_OPTIONS,
+        answer,
+        measured=(
+            "convolving the mirrored image, compared with mirroring the output "
+            "(largest difference, relative to the largest output): "
+            + ", ".join(in_words(name) for name in kernels)
+        ),
+        why=(
+            "mirroring the image and then convolving is the same as convolving with "
+            "the mirrored kernel and then mirroring the output. The two orders agree "
+            "when a kernel is its own mirror image from left to right, as the "
+            "Gaussian, the sharpen kernel and S_y are. S_x's mirror image is -S_x, so "
+            "its output comes back negated, and a random kernel gives another output "
+            "altogether. Weight sharing builds in shifts and nothing else: a CNN that "
+            "should treat a digit and its mirror image alike has to learn it."
+        ),
+    )
+
+
+STROKE_KEYS = ("kernel", "direction", "per_digit", "per_digit_rotated", "answer")
+
+
+def _stroke_responses(
+    kernel: torch.Tensor, digits: torch.Tensor, labels: torch.Tensor
+) -> dict[int, float]:
+    """Digit -> the mean response of ``kernel`` to the ``digits`` of that class:
+    ``relu(conv(x))`` (zero padding K // 2) averaged over positions and images."""
+    response = F.relu(_conv_same(digits, kernel)).mean(dim=(1, 2, 3))  # (B,)
+    return {k: response[labels == k].mean().item() for k in range(10)}
+
+
+def _per_digit(report: dict, key: str) -> dict[int, float]:
+    table = report[key]
+    if not isinstance(table, dict) or sorted(table) != list(range(10)):
+        keys = sorted(table) if isinstance(table, dict) else type(table).__name__
+        raise ExerciseError(
+            f"my_experiment's {key!r} has the keys {keys}; expected a dict with one "
+            "entry per digit, 0 to 9 (ints)."
+        )
+    return {k: _number(v, f"{key}[{k}]") for k, v in table.items()}
+
+
+def check_stroke_report(
+    my_experiment: Callable, digits: torch.Tensor, labels: torch.Tensor
+) -> dict:
+    """Chapter 02, open-ended: a kernel that detects one stroke direction.
+
+    Verifies that ``my_experiment(digits, labels)`` returns a dict with
+    ``"kernel"``, a square ``(K, K)`` tensor with K odd, from 3 to 9, not all
+    zero; ``"direction"``, a string naming the stroke direction it detects;
+    ``"per_digit"`` and ``"per_digit_rotated"``, digit (0 to 9) -> the mean
+    response of the kernel and of the kernel rotated by 90 degrees
+    (``torch.rot90``) to the test ``digits`` of that class: ``relu(conv(x))``
+    with zero padding K // 2, averaged over positions and over the digits of the
+    class; and ``"answer"``, at least 20 words. Recomputes both tables; requires
+    that the kernel responds more, over all digits, than its rotation (it prefers
+    its direction to the perpendicular one). Prints the hand-in and returns it;
+    the argument is graded by hand.
+    """
+    name = "my_experiment"
+    report = _hand_in(my_experiment, name, STROKE_KEYS, digits, labels)
+    kernel = report["kernel"]
+    if not isinstance(kernel, torch.Tensor):
+        raise ExerciseError(
+            f"my_experiment's 'kernel' is a {type(kernel).__name__}; expected a "
+            "(K, K) torch.Tensor."
+        )
+    if (
+        kernel.dim() != 2
+        or kernel.shape[0] != kernel.shape[1]
+        or kernel.shape[0] % 2 == 0
+        or not 3 <= kernel.shape[0] <= 9
+    ):
+        raise ExerciseError(
+            f"my_experiment's 'kernel' has shape {tuple(kernel.shape)}; expected a "
+            "square (K, K) kernel with K odd, from 3 to 9 (so that padding K // 2 "
+            "keeps the image size)."
+        )
+    K = kernel.shape[0]
+    kernel = kernel.detach().float().cpu()
+    if not torch.isfinite(kernel).all() or not kernel.abs().sum() > 0:
+        raise ExerciseError("my_experiment's 'kernel' must be finite and not all zero.")
+    direction = report["direction"]
+    if not isinstance(direction, str) or not direction.strip():
+        raise ExerciseError(
+            f"my_experiment's 'direction' is {direction!r}; expected a string that "
+            'names the direction your kernel detects, such as "/" or "horizontal".'
+        )
+    rotated = torch.rot90(kernel)
+    tables = {}
+    for key, k in [("per_digit", kernel), ("per_digit_rotated", rotated)]:
+        tables[key] = got = _per_digit(report, key)
+        expected = _stroke_responses(k, digits, labels)
+        for digit in range(10):
+            if not math.isclose(
+                got[digit], expected[digit], rel_tol=1e-3, abs_tol=1e-6
+            ):
+                what = "the kernel" if k is kernel else "torch.rot90(kernel)"
+                raise ExerciseError(
+                    f"my_experiment's {key}[{digit}] is {got[digit]:.4g}, but the "
+                    f"mean response of {what} to the test {digit}s is "
+                    f"{expected[digit]:.4g}: relu(conv(x)) with zero padding K // 2, "
+                    "averaged over positions and over the digits of the class."
+                )
+    overall = {
+        key: sum(table[k] * int((labels == k).sum()) for k in range(10)) / len(labels)
+        for key, table in tables.items()
+    }
+    if overall["per_digit"] <= overall["per_digit_rotated"]:
+        raise ExerciseError(
+            f"your kernel responds {overall['per_digit']:.4g} on average over the "
+            f"digits, its rotation by 90 degrees {overall['per_digit_rotated']:.4g}: "
+            "a kernel that detects a direction should respond more to strokes in that "
+            "direction than to strokes across it. Make it positive along a line "
+            "through its centre and negative beside it, with weights summing to 0."
+        )
+    answer = _argument(report, name)
+    per_digit, per_rotated = tables["per_digit"], tables["per_digit_rotated"]
+    _print_hand_in(
+        ["digit", "kernel", "rotated 90°", "ratio"],
+        [
+            [
+                str(k),
+                f"{per_digit[k]:.3g}",
+                f"{per_rotated[k]:.3g}",
+                f"{per_digit[k] / per_rotated[k]:.2f}" if per_rotated[k] else "",
+            ]
+            for k in range(10)
+        ],
+        answer,
+        f"direction: {direction.strip()}; kernel {K} x {K}:",
+        *("  " + " ".join(f"{w:6.2f}" for w in row) for row in kernel.tolist()),
+    )
+    _graded_by_hand(name)
+    return report

@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from ..receptive_field import receptive_field
+from .ch01 import _argument, _graded_by_hand, _number, _print_hand_in, _table
 from .core import ExerciseError, call, compare, judge_prediction, passed
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "check_receptive_field",
     "TRUNK_SHIFT_OPTIONS",
     "check_trunk_shift_prediction",
+    "check_antialiasing_report",
 ]
 
 
@@ -222,3 +224,88 @@ def check_trunk_shift_prediction(predict: Callable, images: torch.Tensor) -> Non
             "max pooling then keeps different values (aliasing)."
         ),
     )
+
+
+ANTIALIASING_KEYS = ("errors", "answer")
+BASELINE_POOL = "max pool 2x2, stride 2"  # the chapter's name for it
+ODD_SHIFTS, EVEN_SHIFTS = (1, 3, 5, 7), (2, 4, 6, 8)
+
+
+def _shift_error(f: Callable, images: torch.Tensor, s: int, stride: int = 2) -> float:
+    """The chapter's e(s): mean over images of ||f(shift_s x) - shift_t f(x)|| /
+    ||f(x)|| for the better of t = floor and ceil of s / stride (circular shifts
+    to the right)."""
+    y = f(images)
+    y_s = f(torch.roll(images, s, dims=3))
+    norm = y.flatten(1).norm(dim=1)
+    return min(
+        ((y_s - torch.roll(y, t, dims=3)).flatten(1).norm(dim=1) / norm).mean().item()
+        for t in {s // stride, -(-s // stride)}
+    )
+
+
+def check_antialiasing_report(my_experiment: Callable, images: torch.Tensor) -> dict:
+    """Chapter 03, open-ended: downsampling that aliases less.
+
+    Verifies that ``my_experiment()`` returns a dict with ``"errors"``, a table of
+    at least three stride-2 downsampling layers (name -> a dict with ``"odd"`` and
+    ``"even"``, the chapter's relative error e(s) averaged over the shifts 1, 3, 5,
+    7 and over 2, 4, 6, 8, plus any other numbers you measured), one of them
+    ``"max pool 2x2, stride 2"``, the chapter's max pooling; and ``"answer"``, at
+    least 20 words. Recomputes the max-pooling row on ``images`` (the chapter's
+    first 100 test digits). Prints the hand-in and returns it; the argument is
+    graded by hand.
+    """
+    name = "my_experiment"
+    report, rows = _table(my_experiment, name, ANTIALIASING_KEYS, min_rows=3)
+    table: dict[str, dict[str, float]] = {}
+    for layer, row in rows.items():
+        where = f"errors[{layer!r}]"
+        if not isinstance(row, dict) or not {"odd", "even"} <= set(row):
+            raise ExerciseError(
+                f"{where} is {row!r}; expected a dict with the keys 'odd' and 'even' "
+                "(e(s) averaged over the odd and over the even shifts), and any "
+                "other numbers you measured."
+            )
+        table[layer] = {
+            column: _number(value, f"{where}[{column!r}]")
+            for column, value in row.items()
+        }
+        for column in ("odd", "even"):
+            _number(table[layer][column], f"{where}[{column!r}]", 0, 10)
+    if BASELINE_POOL not in table:
+        raise ExerciseError(
+            f"{name}'s 'errors' has no {BASELINE_POOL!r} row: include the chapter's "
+            "max pooling, the baseline every other layer is compared with."
+        )
+    with torch.no_grad():
+        pool = lambda z: F.max_pool2d(z, 2)  # noqa: E731
+        for column, shifts in [("odd", ODD_SHIFTS), ("even", EVEN_SHIFTS)]:
+            expected = sum(_shift_error(pool, images, s) for s in shifts) / len(shifts)
+            got = table[BASELINE_POOL][column]
+            if abs(got - expected) > 1e-4:
+                raise ExerciseError(
+                    f"errors[{BASELINE_POOL!r}][{column!r}] is {got:.4g}, but the "
+                    f"chapter's e(s) for max pooling, averaged over the shifts "
+                    f"{', '.join(map(str, shifts))} of the first {len(images)} test "
+                    f"digits, is {expected:.4g}: use equivariance_errors(f, 2, "
+                    "x_test[:100]) and average the shifts named."
+                )
+    answer = _argument(report, name)
+    columns = ["odd", "even"]
+    columns += sorted(
+        {c for row in table.values() for c in row} - set(columns), key=str
+    )
+    _print_hand_in(
+        [
+            "layer",
+            *(f"e(s), {c} shifts" if c in ("odd", "even") else str(c) for c in columns),
+        ],
+        [
+            [str(layer), *(f"{row[c]:.3g}" if c in row else "" for c in columns)]
+            for layer, row in table.items()
+        ],
+        answer,
+    )
+    _graded_by_hand(name)
+    return report

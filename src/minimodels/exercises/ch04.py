@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numbers
 from typing import Callable
 
 import torch
 
+from .ch01 import _argument, _graded_by_hand, _number, _print_hand_in, _table
 from .core import (
     ExerciseError,
     accuracy_drop_answer,
@@ -21,6 +23,7 @@ __all__ = [
     "check_confusion_matrix",
     "TRAIN_MODE_OPTIONS",
     "check_train_mode_prediction",
+    "check_cnn_variant_report",
 ]
 
 
@@ -149,3 +152,93 @@ def check_train_mode_prediction(
             "averages used in evaluation mode keep it."
         ),
     )
+
+
+CNN_VARIANT_KEYS = ("results", "train_images", "epochs", "answer")
+BASELINE_CNN = "SmallCNN"  # the recipe's model, trained like the variants
+TRAIN_IMAGES = 3500  # MNIST-5k's training split; the validation split measures
+RESULT_COLUMNS = ("params", "val_acc", "seconds")
+
+
+def _count(value, where: str, low: int, high: int) -> int:
+    """``value`` as an int from ``low`` to ``high``, or an ExerciseError."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ExerciseError(f"{where} is {value!r}; expected a whole number.")
+    if not low <= value <= high:
+        raise ExerciseError(f"{where} is {value}; expected {low} to {high}.")
+    return int(value)
+
+
+def check_cnn_variant_report(my_experiment: Callable) -> dict:
+    """Chapter 04, open-ended: one change to SmallCNN, trained briefly.
+
+    Verifies that ``my_experiment()`` returns a dict with ``"results"``, a table of
+    at least two models (name -> a dict with ``"params"``, the trainable parameter
+    count, an int; ``"val_acc"``, the accuracy on the validation split, in [0, 1];
+    ``"seconds"``, the training time), one of them ``"SmallCNN"``, the recipe's
+    model; ``"train_images"`` and ``"epochs"``, the budget every model trained
+    with (at most the 3,500 images of the training split: the validation
+    split measures, so it must not train);
+    and ``"answer"``, at least 20 words. Recomputes the parameter count of the
+    ``"SmallCNN"`` row from the recipe. Prints the hand-in and returns it; the
+    argument is graded by hand.
+    """
+    from ..cnn import SmallCNN
+    from ..recipes import RECIPES
+    from ..train import count_parameters
+
+    name = "my_experiment"
+    report, rows = _table(my_experiment, name, CNN_VARIANT_KEYS, min_rows=2)
+    table = {}
+    for model, row in rows.items():
+        where = f"results[{model!r}]"
+        if not isinstance(row, dict) or not set(RESULT_COLUMNS) <= set(row):
+            raise ExerciseError(
+                f"{where} is {row!r}; expected a dict with the keys "
+                f"{', '.join(map(repr, RESULT_COLUMNS))}."
+            )
+        table[model] = {
+            "params": _count(row["params"], f"{where}['params']", 1, 10**9),
+            "val_acc": _number(row["val_acc"], f"{where}['val_acc']", 0, 1),
+            "seconds": _number(row["seconds"], f"{where}['seconds']", 0),
+        }
+    if BASELINE_CNN not in table:
+        raise ExerciseError(
+            f"{name}'s 'results' has no {BASELINE_CNN!r} row: train the recipe's "
+            "model with the same budget, the baseline your change is compared with."
+        )
+    expected = count_parameters(SmallCNN(**RECIPES["cnn"].model))
+    if table[BASELINE_CNN]["params"] != expected:
+        raise ExerciseError(
+            f"results[{BASELINE_CNN!r}]['params'] is "
+            f"{table[BASELINE_CNN]['params']:,}; the recipe's SmallCNN "
+            f"(build('cnn')) has {expected:,} trainable parameters."
+        )
+    if (
+        isinstance(report["train_images"], int)
+        and report["train_images"] > TRAIN_IMAGES
+    ):
+        raise ExerciseError(
+            f"train_images is {report['train_images']:,}; the training split has "
+            f"{TRAIN_IMAGES:,}. The validation split measures the models, so it must "
+            "not train them."
+        )
+    images = _count(report["train_images"], "train_images", 1, TRAIN_IMAGES)
+    epochs = _count(report["epochs"], "epochs", 1, 1000)
+    answer = _argument(report, name)
+    _print_hand_in(
+        ["model", "parameters", "validation accuracy", "training seconds"],
+        [
+            [
+                str(model),
+                f"{row['params']:,}",
+                f"{row['val_acc']:.1%}",
+                f"{row['seconds']:.1f}",
+            ]
+            for model, row in table.items()
+        ],
+        answer,
+        f"budget: {epochs} epoch(s) on {images:,} training images",
+    )
+    _graded_by_hand(name)
+    return report
