@@ -1,12 +1,21 @@
+import nbformat
 import pytest
+import torch
 from einops import rearrange
 
 from minimodels.exercises import (
+    SHUFFLED_PATCHES_OPTIONS,
     ExerciseError,
     check_linear_to_conv,
     check_patch_embedding_size,
+    check_patch_size_report,
     check_patchify,
+    check_shuffled_patches_prediction,
 )
+from minimodels.exercises.ch05 import _shuffle_patches, _shuffled_patches_answer
+from minimodels.patches import patchify
+from minimodels.train import count_parameters, seed_everything
+from minimodels.vit import ViT
 
 
 def stub(*args):
@@ -142,3 +151,161 @@ def test_patch_embedding_size(capsys):
         check_patch_embedding_size(lambda H, W, C, P, D: (49, 1088))
     with pytest.raises(ExerciseError, match="patch_embedding_size is not written yet"):
         check_patch_embedding_size(stub)
+
+
+# shuffled patches (predict, then run) -------------------------------------------
+
+
+def test_shuffle_patches_reorders_each_digits_own_patches():
+    images = torch.rand(6, 2, 8, 12, generator=torch.Generator().manual_seed(0))
+    out = _shuffle_patches(images, 4, seed=0)
+    assert out.shape == images.shape
+    before, after = patchify(images, 4), patchify(out, 4)  # (B, N, P*P*C)
+    for b in range(len(images)):  # the same patches, each image on its own
+        assert torch.equal(before[b].sort(dim=0).values, after[b].sort(dim=0).values)
+    assert not torch.equal(out, images)
+    assert torch.equal(out, _shuffle_patches(images, 4, seed=0))  # seeded
+
+
+def test_shuffled_patches_answer_follows_the_thresholds():
+    assert _shuffled_patches_answer(0.80, 0.79, 0.70) == "a"  # lost 1 point
+    assert _shuffled_patches_answer(0.80, 0.75, 0.70) == "b"
+    assert _shuffled_patches_answer(0.80, 0.70, 0.70) == "b"  # as good as the bag
+    assert _shuffled_patches_answer(0.80, 0.18, 0.74) == "c"  # the book's case
+
+
+def _tiny_vits():
+    seed_everything(0)
+    tiny = dict(image_size=8, patch_size=4, dim=8, depth=1, heads=2, mlp_dim=16)
+    with_positions = ViT(**tiny, readout="mean", pos_embedding="learned")
+    with torch.no_grad():
+        with_positions.pos_embedding.normal_(0, 3.0)  # positions that matter
+    without = ViT(**tiny, readout="mean", pos_embedding="none")
+    return with_positions, without
+
+
+def test_shuffled_patches_prediction_agrees_with_its_measurement():
+    # Untrained and tiny: whatever the measurement picks, exactly one option passes,
+    # and the models are left as they were (here: in training mode).
+    with_positions, without = _tiny_vits()
+    images = torch.rand(40, 1, 8, 8, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        labels = with_positions.eval()(images).argmax(1)  # 100% in order
+    with_positions.train()
+    results = {}
+    for option in SHUFFLED_PATCHES_OPTIONS:
+        try:
+            check_shuffled_patches_prediction(
+                lambda o=option: o, with_positions, without, images, labels
+            )
+            results[option] = "passed"
+        except ExerciseError as err:
+            assert "the ViT with learned positions classifies 100.0% correctly" in (
+                str(err)
+            )
+            results[option] = "failed"
+    assert sorted(results.values()) == ["failed", "failed", "passed"], results
+    assert with_positions.training and without.training
+
+
+def test_shuffled_patches_prediction_explains_a_wrong_or_missing_answer():
+    with_positions, without = _tiny_vits()
+    images = torch.rand(20, 1, 8, 8, generator=torch.Generator().manual_seed(2))
+    labels = torch.zeros(20, dtype=torch.long)
+    with pytest.raises(ExerciseError, match=r"returned 'd'; expected one of 'a'"):
+        check_shuffled_patches_prediction(
+            lambda: "d", with_positions, without, images, labels
+        )
+    with pytest.raises(ExerciseError, match="is not written yet"):
+        check_shuffled_patches_prediction(stub, with_positions, without, images, labels)
+    with pytest.raises(ValueError, match="with position embeddings first"):
+        check_shuffled_patches_prediction(
+            lambda: "a", without, with_positions, images, labels
+        )
+
+
+def test_chapter_lists_the_shuffled_patches_options(root):
+    path = root / "chapters" / "05_patch_embedding.ipynb"
+    text = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells)
+    for key, option in SHUFFLED_PATCHES_OPTIONS.items():
+        assert f'- `"{key}"`: {option}' in text, option
+
+
+# another patch size (open-ended) ------------------------------------------------
+
+
+def _patch_size_report(image_size=28, patch_size=14, **changes):
+    model = ViT(
+        image_size=image_size,
+        patch_size=patch_size,
+        dim=32,
+        depth=2,
+        heads=2,
+        mlp_dim=64,
+        readout="mean",
+        pos_embedding="learned",
+    )
+    report = {
+        "image_size": image_size,
+        "patch_size": patch_size,
+        "tokens": model.num_patches,
+        "parameters": count_parameters(model),
+        "position_parameters": model.pos_embedding.numel(),
+        "accuracy_learned": 0.907,
+        "accuracy_none": 0.911,
+        "answer": "With four tokens the positions hardly matter " * 3,
+    }
+    report.update(changes)
+    return report
+
+
+CHAPTER_RUNS = {(7, "learned"): 0.8, (7, "none"): 0.74, (4, "learned"): 0.77}
+
+
+def test_patch_size_report(capsys):
+    report = check_patch_size_report(_patch_size_report, CHAPTER_RUNS)
+    assert report["patch_size"] == 14
+    out = capsys.readouterr().out
+    assert "7 (chapter)" in out and "14 (yours)" in out
+    assert "4 (chapter)" not in out  # no run without positions to compare with
+    assert "\N{CHECK MARK} patch_size_report: complete; the argument is graded" in out
+    # a size that does not divide 28, on padded digits
+    check_patch_size_report(lambda: _patch_size_report(image_size=30, patch_size=10))
+
+
+@pytest.mark.parametrize(
+    "report, message",
+    [
+        (["not", "a", "dict"], "my_experiment returned a list; expected a dict"),
+        (
+            {k: v for k, v in _patch_size_report().items() if k != "answer"},
+            "the hand-in has no 'answer'",
+        ),
+        (
+            {**_patch_size_report(), "patch_size": 5},
+            "patch_size 5 does not divide image_size 28",
+        ),
+        (
+            _patch_size_report(tokens=16),
+            r'"tokens" is 16; the chapter\'s small ViT with P = 14 on 28 x 28 images '
+            r"has 4 \(N = \(H/P\)\^2",
+        ),
+        (_patch_size_report(parameters=1000), r'"parameters" is 1,000; .* has'),
+        (
+            _patch_size_report(position_parameters=4),
+            r'"position_parameters" is 4; .* has 128 \(one vector of D = 32',
+        ),
+        (_patch_size_report(tokens=4.0), r'"tokens" is 4.0; expected a whole number'),
+        (_patch_size_report(accuracy_none=91.1), r"\(0.9, not 90\)"),
+        (_patch_size_report(accuracy_learned="high"), "expected an accuracy"),
+        (_patch_size_report(answer="Positions matter less."), "at least 20 words"),
+    ],
+)
+def test_patch_size_report_names_what_is_missing(report, message):
+    with pytest.raises(ExerciseError, match=message):
+        check_patch_size_report(lambda: report)
+
+
+def test_patch_size_report_stub():
+    with pytest.raises(ExerciseError, match="my_experiment is not written yet"):
+        check_patch_size_report(stub)

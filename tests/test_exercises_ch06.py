@@ -2,16 +2,22 @@
 
 import math
 
+import nbformat
 import pytest
 import torch
 import torch.nn.functional as F
 
+from minimodels.attention import MultiHeadAttention
 from minimodels.exercises import (
+    DUPLICATE_TOKENS_OPTIONS,
     ExerciseError,
     check_dot_product_attention,
+    check_duplicate_tokens_prediction,
+    check_local_attention_report,
     check_mha_parameters,
     check_padding_mask,
 )
+from minimodels.exercises.ch06 import _duplicate_tokens_answer
 
 
 def stub(*args):
@@ -250,3 +256,119 @@ def test_mha_parameters_wrong_answers_are_named(answer, message):
 def test_mha_parameters_stub_is_explained():
     with pytest.raises(ExerciseError, match="mha_parameters is not written yet"):
         check_mha_parameters(stub)
+
+
+# every token twice (predict, then run) ------------------------------------------
+
+
+def test_duplicate_tokens_answer_follows_the_thresholds():
+    assert _duplicate_tokens_answer(3e-7) == "a"
+    assert _duplicate_tokens_answer(0.03) == "b"
+    assert _duplicate_tokens_answer(0.5) == "c"  # e.g. outputs halved
+
+
+def _mha_and_tokens():
+    torch.manual_seed(0)
+    mha = MultiHeadAttention(16, heads=4)
+    tokens = torch.randn(3, 10, 16, generator=torch.Generator().manual_seed(1))
+    return mha, tokens
+
+
+def test_duplicate_tokens_prediction(capsys):
+    mha, tokens = _mha_and_tokens()
+    mha(tokens[:1])
+    probs = mha.probs
+    check_duplicate_tokens_prediction(lambda: "a", mha, tokens)
+    out = capsys.readouterr().out
+    assert out.startswith("\N{CHECK MARK} duplicate_tokens_prediction: (a)")
+    assert "with only the first 5 tokens twice (15 tokens)" in out
+    assert mha.probs is probs  # the chapter's module is left as it was
+    with pytest.raises(
+        ExerciseError,
+        match=r"You predicted \(c\), clearly different .* so the answer is \(a\)",
+    ):
+        check_duplicate_tokens_prediction(lambda: "c", mha, tokens)
+    with pytest.raises(
+        ExerciseError, match="duplicate_tokens_prediction is not written"
+    ):
+        check_duplicate_tokens_prediction(stub, mha, tokens)
+    with pytest.raises(ValueError, match=r"tokens must have shape \(B, N, D\)"):
+        check_duplicate_tokens_prediction(lambda: "a", mha, tokens[0])
+
+
+def test_chapter_lists_the_duplicate_tokens_options(root):
+    path = root / "chapters" / "06_self_attention.ipynb"
+    text = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells)
+    for key, option in DUPLICATE_TOKENS_OPTIONS.items():
+        assert f'- `"{key}"`: {option}' in text, option
+
+
+# attention through a window (open-ended) ----------------------------------------
+
+
+def _local_report(grid=7, radius=1, layers=6, **changes):
+    """The right hand-in, from distances: L layers of a window of radius r link
+    the patches at most L * r rows and columns apart."""
+    rc = torch.cartesian_prod(torch.arange(grid), torch.arange(grid))
+    distance = (rc[:, None] - rc[None]).abs().amax(dim=-1)  # (N, N), in patches
+    report = {
+        "grid": grid,
+        "radius": radius,
+        "allowed_fraction": (distance <= radius).float().mean().item(),
+        "reach": [
+            (distance <= n * radius).float().mean().item() for n in range(1, layers + 1)
+        ],
+        "answer": "The window needs several layers to link every pair of patches " * 2,
+    }
+    report.update(changes)
+    return report
+
+
+def test_local_attention_report(capsys):
+    report = check_local_attention_report(_local_report)
+    assert report["reach"][-1] == 1.0
+    out = capsys.readouterr().out
+    assert "grid 7 x 7 (49 tokens), window radius 1: 15.0% of the pairs allowed" in out
+    assert "every pair linked after 6 layer(s)" in out
+    assert "\N{CHECK MARK} local_attention_report: complete; the argument" in out
+    check_local_attention_report(lambda: _local_report(grid=14, radius=2, layers=3))
+    reach = torch.tensor(_local_report()["reach"])  # a tensor is fine too
+    check_local_attention_report(lambda: _local_report(reach=reach))
+
+
+@pytest.mark.parametrize(
+    "report, message",
+    [
+        ("15%", "my_experiment returned a str; expected a dict"),
+        (
+            {k: v for k, v in _local_report().items() if k != "reach"},
+            "the hand-in has no 'reach'",
+        ),
+        (_local_report(radius=0), '"radius" is 0; expected at least 1'),
+        (_local_report(grid=7.0), '"grid" is 7.0; expected a whole number'),
+        (
+            _local_report(allowed_fraction=9 / 49),  # the interior, borders forgotten
+            r'"allowed_fraction" is 0.1837; a window of radius 1 on a 7 x 7 grid '
+            r"allows 361 of the 2,401 .*patches near the border",
+        ),
+        (_local_report(allowed_fraction=15.0), r"\(0.25, not 25%\)"),
+        (_local_report(reach=[0.15]), "at least two fractions"),
+        (
+            _local_report(reach=[0.150, 0.150, 0.570]),  # no growth over layers
+            r'"reach" after 2 layer\(s\) is 0.1500; .* 0.3503 .* path of allowed',
+        ),
+        (
+            _local_report(reach=[1.0, 1.0]),  # full attention's reach
+            r'"reach" after 1 layer\(s\) is 1.0000; .* reach is the window itself',
+        ),
+        (_local_report(answer="It needs six layers."), "at least 20 words"),
+    ],
+)
+def test_local_attention_report_names_what_is_missing(report, message):
+    with pytest.raises(ExerciseError, match=message):
+        check_local_attention_report(lambda: report)
+
+
+def test_local_attention_report_stub():
+    with pytest.raises(ExerciseError, match="my_experiment is not written yet"):
+        check_local_attention_report(stub)

@@ -1,13 +1,20 @@
+import nbformat
 import pytest
 import torch
 
 from minimodels.exercises import (
+    CORNER_TOKEN_OPTIONS,
     ExerciseError,
     check_attention_received,
     check_block_parameters,
+    check_corner_token_prediction,
     check_vit_forward,
+    check_vit_variant_report,
 )
 from minimodels.exercises.ch07 import _vit_logits
+from minimodels.recipes import RECIPES
+from minimodels.train import count_parameters, seed_everything
+from minimodels.vit import ViT
 
 
 def right(dim, mlp_dim):
@@ -122,3 +129,172 @@ def test_vit_forward_shape_stub_and_crash():
 
     with pytest.raises(ExerciseError, match="vit_forward raised RuntimeError"):
         check_vit_forward(positions_before_class_token)
+
+
+def stub(*args):
+    raise NotImplementedError
+
+
+# the corner token (predict, then run) -------------------------------------------
+
+
+def _tiny_vit(readout="mean"):
+    seed_everything(0)
+    return ViT(
+        image_size=8, patch_size=4, dim=8, depth=1, heads=2, mlp_dim=16, readout=readout
+    )
+
+
+def test_corner_token_prediction_agrees_with_its_measurement():
+    # Untrained and tiny: whatever the measurement picks, exactly one option passes,
+    # and the model is left as it was (here: in training mode).
+    model = _tiny_vit()
+    images = torch.rand(40, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    images[..., :4, :4] = 0  # a blank corner patch
+    with torch.no_grad():
+        labels = model.eval()(images).argmax(1)  # the mean readout is 100% right
+    model.train()
+    results = {}
+    for option in CORNER_TOKEN_OPTIONS:
+        try:
+            check_corner_token_prediction(lambda o=option: o, model, images, labels)
+            results[option] = "passed"
+        except ExerciseError as err:
+            assert "Measured: on 40 test digits, 100.0% with the mean" in str(err)
+            assert "that patch is blank in 100% of the digits" in str(err)
+            results[option] = "failed"
+    assert sorted(results.values()) == ["failed", "failed", "passed"], results
+    assert model.training
+
+
+def test_corner_token_prediction_explains_a_missing_answer():
+    model = _tiny_vit()
+    images, labels = torch.rand(10, 1, 8, 8), torch.zeros(10, dtype=torch.long)
+    with pytest.raises(ExerciseError, match="corner_token_prediction is not written"):
+        check_corner_token_prediction(stub, model, images, labels)
+    with pytest.raises(ExerciseError, match=r"returned 'up'; expected one of 'a'"):
+        check_corner_token_prediction(lambda: "up", model, images, labels)
+    with pytest.raises(ValueError, match="readout='mean'"):
+        check_corner_token_prediction(lambda: "a", _tiny_vit("cls"), images, labels)
+
+
+def test_chapter_lists_the_corner_token_options(root):
+    path = root / "chapters" / "07_vision_transformer.ipynb"
+    text = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells)
+    for key, option in CORNER_TOKEN_OPTIONS.items():
+        assert f'- `"{key}"`: {option}' in text, option
+
+
+# a change to the recipe's ViT (open-ended) -----------------------------------------
+
+
+def _row(variant, config, step_ms=100.0, **changes):
+    model = ViT(**{**RECIPES["vit"].model, **config})
+    row = {
+        "variant": variant,
+        "config": config,
+        "parameters": count_parameters(model),
+        "tokens": model.num_patches,
+        "step_ms": step_ms,
+    }
+    row.update(changes)
+    return row
+
+
+def _variant_report(*rows, **changes):
+    rows = rows or (
+        _row("recipe", {}),
+        _row("patches of 4", {"patch_size": 4}, step_ms=300.0),
+    )
+    report = {
+        "rows": list(rows),
+        "answer": "Smaller patches cost three times the time per step " * 3,
+    }
+    report.update(changes)
+    return report
+
+
+def test_vit_variant_report(capsys):
+    report = check_vit_variant_report(_variant_report)
+    assert len(report["rows"]) == 2
+    out = capsys.readouterr().out
+    assert "patches of 4" in out and "3.00" in out  # the step, relative to the recipe
+    assert "\N{CHECK MARK} vit_variant_report: complete; the argument" in out
+    # a class token adds a token
+    check_vit_variant_report(
+        lambda: _variant_report(
+            _row("recipe", {}),
+            _row("class token", {"readout": "cls"}, tokens=17),
+            _row("wider", {"dim": 128, "mlp_dim": 256}, step_ms=torch.tensor(250.0)),
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    "report, message",
+    [
+        (None, "my_experiment returned a NoneType; expected a dict"),
+        ({"rows": []}, "the hand-in has no 'answer'"),
+        (_variant_report(rows=[_row("recipe", {})]), "at least two rows"),
+        (
+            _variant_report(rows=[_row("deeper", {"depth": 8}), _row("recipe", {})]),
+            r"row 0 \('deeper'\): the first row must be the recipe's ViT",
+        ),
+        (
+            _variant_report(rows=[_row("recipe", {}), "patches of 4"]),
+            "row 1 is a str; expected a dict",
+        ),
+        (
+            _variant_report(
+                rows=[_row("recipe", {}), {"variant": "deeper", "config": {}}]
+            ),
+            "row 1 has no 'parameters', 'tokens', 'step_ms'",
+        ),
+        (
+            _variant_report(
+                rows=[_row("recipe", {}), _row("P 4", {"patch_size": 4}, tokens=16)]
+            ),
+            r"row 1 \('P 4'\): \"tokens\" is 16; .* has 49",
+        ),
+        (
+            _variant_report(
+                rows=[_row("recipe", {}), _row("deeper", {"depth": 8}, parameters=1)]
+            ),
+            r"\"parameters\" is 1; the recipe's ViT with \{'depth': 8\} has 272,778",
+        ),
+        (
+            _variant_report(
+                rows=[
+                    _row("recipe", {}),
+                    {
+                        **_row("recipe", {}),
+                        "variant": "P 5",
+                        "config": {"patch_size": 5},
+                    },
+                ]
+            ),
+            r"ViT cannot be built with \"config\" \{'patch_size': 5\}: image_size 28",
+        ),
+        (
+            _variant_report(
+                rows=[_row("recipe", {}), {**_row("P 4", {}), "config": "patch_size=4"}]
+            ),
+            r"\"config\" is a str; expected a dict",
+        ),
+        (
+            _variant_report(
+                rows=[_row("recipe", {}), _row("deeper", {"depth": 8}, step_ms=0)]
+            ),
+            r"\"step_ms\" is 0; expected the time of one training step",
+        ),
+        (_variant_report(answer="Deeper is slower."), "at least 20 words"),
+    ],
+)
+def test_vit_variant_report_names_what_is_missing(report, message):
+    with pytest.raises(ExerciseError, match=message):
+        check_vit_variant_report(lambda: report)
+
+
+def test_vit_variant_report_stub():
+    with pytest.raises(ExerciseError, match="my_experiment is not written yet"):
+        check_vit_variant_report(stub)

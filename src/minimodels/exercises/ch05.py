@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import torch
 import torch.nn.functional as F
 from einops import rearrange
+from torch import nn
 
-from ..patches import linear_to_conv_weight, patchify
+from ..patches import linear_to_conv_weight, patchify, unpatchify
 from ..shapes import format_shape
-from .core import ExerciseError, call, compare, passed
+from ..train import count_parameters, eval_mode
+from ..vit import ViT
+from .core import SMALL_DROP, ExerciseError, call, compare, judge_prediction, passed
 
-__all__ = ["check_patchify", "check_linear_to_conv", "check_patch_embedding_size"]
+__all__ = [
+    "check_patchify",
+    "check_linear_to_conv",
+    "check_patch_embedding_size",
+    "SHUFFLED_PATCHES_OPTIONS",
+    "check_shuffled_patches_prediction",
+    "check_patch_size_report",
+]
 
 
 # (B, C, H, W, P): square and non-square images, one and several channels, P = 1.
@@ -243,3 +254,252 @@ def check_patch_embedding_size(patch_embedding_size: Callable) -> None:
         "patch_embedding_size",
         f"correct on {len(_SIZE_CASES)} configurations, ViT-B/16 included.",
     )
+
+
+# --- Exercise 5.4: predict, then run: a trained ViT on shuffled patches -----------
+
+# Every digit gets its own random order of patches, drawn from this seed. The answer
+# is "a" when the ViT with positions loses less than SMALL_DROP points on the
+# shuffled digits, "c" when it falls below the ViT trained without positions (which
+# sees a bag of patches, so shuffling cannot change its accuracy), "b" in between.
+SHUFFLE_SEED = 0
+
+SHUFFLED_PATCHES_OPTIONS = {
+    "a": f"about as accurate as on the digits in order (within {SMALL_DROP} points)",
+    "b": "less accurate than on the digits in order, but at least as accurate as "
+    "the ViT trained without position embeddings",
+    "c": "less accurate than the ViT trained without position embeddings",
+}
+
+
+def _shuffle_patches(images: torch.Tensor, patch_size: int, seed: int) -> torch.Tensor:
+    """``images`` (B, C, H, W) with the patches of each image in a random order of
+    its own (the same orders for the same seed)."""
+    B, C, H, W = images.shape
+    patches = patchify(images, patch_size)  # (B, N, P*P*C)
+    g = torch.Generator().manual_seed(seed)
+    orders = torch.stack(
+        [torch.randperm(patches.shape[1], generator=g) for _ in range(B)]
+    )  # (B, N)
+    shuffled = patches[torch.arange(B)[:, None], orders]  # (B, N, P*P*C)
+    return unpatchify(shuffled, patch_size, H, W)
+
+
+def _shuffled_patches_answer(in_order: float, shuffled: float, bag: float) -> str:
+    """The option of :data:`SHUFFLED_PATCHES_OPTIONS` for the accuracies of the ViT
+    with positions on the digits ``in_order`` and ``shuffled``, and of the ViT
+    without positions (``bag``)."""
+    if 100 * (in_order - shuffled) < SMALL_DROP:
+        return "a"
+    return "b" if shuffled >= bag else "c"
+
+
+def _accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
+    with torch.no_grad(), eval_mode(model):
+        return (model(images).argmax(1) == labels).float().mean().item()
+
+
+def check_shuffled_patches_prediction(
+    predict: Callable,
+    with_positions: nn.Module,
+    without_positions: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+) -> None:
+    """Chapter 05, predict then run: a trained ViT on digits with shuffled patches.
+
+    ``predict()`` returns "a", "b" or "c" of :data:`SHUFFLED_PATCHES_OPTIONS`: how
+    accurate the ViT trained with learned position embeddings is on ``images``
+    whose patches are shuffled (each digit in its own random order, seed
+    :data:`SHUFFLE_SEED`), compared with the same digits in order and with the
+    ViT trained without position embeddings. The check measures the three
+    accuracies (and the fourth, the ViT without positions on the shuffled
+    digits, which must equal its accuracy in order), picks the option and
+    compares. The models are left as they were.
+    """
+    P = with_positions.patch_size
+    if (
+        with_positions.pos_embedding is None
+        or without_positions.pos_embedding is not None
+    ):
+        raise ValueError(
+            "pass the ViT trained with position embeddings first, then the one "
+            "trained without"
+        )
+    if without_positions.patch_size != P:
+        raise ValueError(
+            f"the two ViTs must have the same patch size, got {P} and "
+            f"{without_positions.patch_size}"
+        )
+    shuffled_images = _shuffle_patches(images, P, SHUFFLE_SEED)
+    in_order = _accuracy(with_positions, images, labels)
+    shuffled = _accuracy(with_positions, shuffled_images, labels)
+    bag = _accuracy(without_positions, images, labels)
+    bag_shuffled = _accuracy(without_positions, shuffled_images, labels)
+    judge_prediction(
+        "shuffled_patches_prediction",
+        predict,
+        SHUFFLED_PATCHES_OPTIONS,
+        _shuffled_patches_answer(in_order, shuffled, bag),
+        measured=(
+            f"on {len(labels):,} test digits cut into {P} x {P} patches, the ViT "
+            f"with learned positions classifies {in_order:.1%} correctly in order and "
+            f"{shuffled:.1%} with their patches shuffled; the ViT without positions "
+            f"{bag:.1%} in order and {bag_shuffled:.1%} shuffled"
+        ),
+        why=(
+            "the ViT with positions was trained on digits in order: every patch "
+            "arrived with the position embedding of its place, and the model learned "
+            "to read content and place together. Shuffled, each patch comes with the "
+            "position of another: combinations it never saw, which mislead it rather "
+            "than merely leave it uninformed. The ViT without positions was trained "
+            "on exactly what it sees, a bag of patches, so the order cannot matter to "
+            "it. Position embeddings make a ViT depend on where the patches are; "
+            "nothing makes it robust to their order unless it is trained for that."
+        ),
+    )
+
+
+# --- Exercise 5.5: open-ended: another patch size ---------------------------------
+
+# The small ViT of the chapter's short training run; only the patch size (and,
+# for sizes that do not divide 28, the image size) changes.
+SMALL_VIT = dict(dim=32, depth=2, heads=2, mlp_dim=64, readout="mean")
+_PATCH_SIZE_KEYS = (
+    "image_size",
+    "patch_size",
+    "tokens",
+    "parameters",
+    "position_parameters",
+    "accuracy_learned",
+    "accuracy_none",
+    "answer",
+)
+MIN_ANSWER_WORDS = 20
+
+
+def _whole_number(report: dict, key: str, low: int) -> int:
+    value = report[key]
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ExerciseError(
+            f'"{key}" is {value!r}; expected a whole number of at least {low}.'
+        )
+    return value
+
+
+def _fraction(report: dict, key: str) -> float:
+    value = report[key]
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ExerciseError(
+            f'"{key}" is a {type(value).__name__}; expected an accuracy between 0 '
+            "and 1."
+        )
+    if not (math.isfinite(value) and 0 <= value <= 1):
+        raise ExerciseError(
+            f'"{key}" is {value!r}; expected an accuracy between 0 and 1 (0.9, not 90).'
+        )
+    return float(value)
+
+
+def _small_vit(image_size: int, patch_size: int, positions: str) -> nn.Module:
+    """The chapter's small ViT; the global random state is left as it was."""
+    with torch.random.fork_rng(devices=[]):
+        return ViT(
+            image_size=image_size,
+            patch_size=patch_size,
+            pos_embedding=positions,
+            **SMALL_VIT,
+        )
+
+
+def check_patch_size_report(
+    my_experiment: Callable, accuracy: dict | None = None
+) -> dict:
+    """Chapter 05, open-ended: another patch size.
+
+    Calls ``my_experiment()`` and verifies the hand-in is complete and coherent:
+    a dict with ``image_size`` and ``patch_size`` (whole numbers, P dividing the
+    image size), ``tokens`` and ``parameters`` and ``position_parameters`` equal
+    to those of the chapter's small ViT (width 32, 2 blocks of 2 heads, mean
+    readout, learned positions) at that size, recounted here;
+    ``accuracy_learned`` and ``accuracy_none`` between 0 and 1, and an
+    ``answer`` of at least 20 words. Prints the hand-in beside the chapter's
+    runs (``accuracy``, keyed by (patch size, "learned" or "none")); the
+    argument is graded by hand. Returns the hand-in.
+    """
+    report = call(my_experiment, name="my_experiment")
+    if not isinstance(report, dict):
+        raise ExerciseError(
+            f"my_experiment returned a {type(report).__name__}; expected a dict with "
+            f"the keys {', '.join(map(repr, _PATCH_SIZE_KEYS))}."
+        )
+    missing = [key for key in _PATCH_SIZE_KEYS if key not in report]
+    if missing:
+        raise ExerciseError(
+            f"the hand-in has no {', '.join(map(repr, missing))}: return a dict with "
+            f"the keys {', '.join(map(repr, _PATCH_SIZE_KEYS))}."
+        )
+    size = _whole_number(report, "image_size", 1)
+    P = _whole_number(report, "patch_size", 1)
+    if size % P:
+        raise ExerciseError(
+            f"patch_size {P} does not divide image_size {size}: pad or crop the "
+            "digits to a multiple of P (and say so in image_size)."
+        )
+    model = _small_vit(size, P, "learned")
+    expected = {
+        "tokens": model.num_patches,
+        "parameters": count_parameters(model),
+        "position_parameters": model.pos_embedding.numel(),
+    }
+    hints = {
+        "tokens": f"N = (H/P)^2 = ({size}/{P})^2",
+        "parameters": "count_parameters of the ViT with learned positions",
+        "position_parameters": "one vector of D = 32 numbers per token",
+    }
+    for key, value in expected.items():
+        got = _whole_number(report, key, 0)
+        if got != value:
+            raise ExerciseError(
+                f'"{key}" is {got:,}; the chapter\'s small ViT with P = {P} on '
+                f"{size} x {size} images has {value:,} ({hints[key]}). Keep its "
+                "other settings (width 32, 2 blocks of 2 heads, mean readout)."
+            )
+    learned = _fraction(report, "accuracy_learned")
+    none = _fraction(report, "accuracy_none")
+    answer = report["answer"]
+    if not isinstance(answer, str) or len(answer.split()) < MIN_ANSWER_WORDS:
+        raise ExerciseError(
+            f'"answer" must argue your conclusion in at least {MIN_ANSWER_WORDS} '
+            "words (a few sentences)."
+        )
+    rows = []
+    for (p, kind), acc in sorted((accuracy or {}).items()):
+        if kind == "learned" and (p, "none") in accuracy:
+            reference = _small_vit(28, p, "learned")
+            rows.append(
+                (
+                    f"{p} (chapter)",
+                    reference.num_patches,
+                    count_parameters(reference),
+                    acc,
+                    accuracy[p, "none"],
+                )
+            )
+    rows.append(
+        (f"{P} (yours)", expected["tokens"], expected["parameters"], learned, none)
+    )
+    print(
+        f"{'P':>12} {'tokens':>6} {'parameters':>10} {'learned':>8} {'none':>8} "
+        f"{'difference':>10}"
+    )
+    for name, n, params, acc_l, acc_n in rows:
+        print(
+            f"{name:>12} {n:>6,} {params:>10,} {acc_l:>8.1%} {acc_n:>8.1%} "
+            f"{100 * (acc_l - acc_n):>+8.1f} pt"
+        )
+    print(f"answer: {answer}")
+    passed("patch_size_report", "complete; the argument is graded by hand.")
+    return report

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import numbers
 from typing import Callable
@@ -11,9 +12,16 @@ import torch
 from ..attention import MultiHeadAttention
 from ..shapes import format_shape
 from ..train import count_parameters
-from .core import ExerciseError, call, compare, passed
+from .core import ExerciseError, call, compare, judge_prediction, passed
 
-__all__ = ["check_dot_product_attention", "check_padding_mask", "check_mha_parameters"]
+__all__ = [
+    "check_dot_product_attention",
+    "check_padding_mask",
+    "check_mha_parameters",
+    "DUPLICATE_TOKENS_OPTIONS",
+    "check_duplicate_tokens_prediction",
+    "check_local_attention_report",
+]
 
 
 def _attention_variant(
@@ -330,3 +338,214 @@ def check_mha_parameters(mha_parameters: Callable) -> None:
         f"right on {len(cases)} layers, with and without biases; "
         "the count depends on D only, not on h (or N).",
     )
+
+
+# --- Exercise 6.4: predict, then run: every token twice ----------------------------
+
+# The outputs count as unchanged when they move by less than SAME_OUTPUTS times the
+# largest output (float32 rounding is about 1e-7 of it), and as clearly changed from
+# CLEAR_CHANGE on.
+SAME_OUTPUTS = 1e-4
+CLEAR_CHANGE = 0.1
+
+DUPLICATE_TOKENS_OPTIONS = {
+    "a": "the same outputs as before, up to float rounding",
+    "b": "slightly different outputs (changed by less than "
+    f"{CLEAR_CHANGE:.0%} of the largest output)",
+    "c": f"clearly different outputs (changed by {CLEAR_CHANGE:.0%} of the largest "
+    "output or more)",
+}
+
+
+def _duplicate_tokens_answer(change: float) -> str:
+    """The option of :data:`DUPLICATE_TOKENS_OPTIONS` for a largest change of the
+    outputs, relative to the largest output."""
+    if change < SAME_OUTPUTS:
+        return "a"
+    return "b" if change < CLEAR_CHANGE else "c"
+
+
+def check_duplicate_tokens_prediction(
+    predict: Callable, mha: MultiHeadAttention, tokens: torch.Tensor
+) -> None:
+    """Chapter 06, predict then run: attention over every token twice.
+
+    ``predict()`` returns "a", "b" or "c" of :data:`DUPLICATE_TOKENS_OPTIONS`: how
+    the outputs of multi-head attention for the ``N`` tokens of ``tokens``
+    ``(B, N, D)`` change when a second copy of all ``N`` tokens is appended to
+    the sequence (``2N`` tokens). The check measures the largest change of those
+    ``N`` outputs relative to the largest output, picks the option and compares;
+    the message adds, for contrast, the change when only the first half of the
+    tokens is appended once more. It runs on a copy of ``mha`` (whose ``probs``
+    stay as they were).
+    """
+    if tokens.ndim != 3:
+        raise ValueError(
+            f"tokens must have shape (B, N, D), got {format_shape(tokens.shape)}"
+        )
+    N = tokens.shape[1]
+    layer = copy.deepcopy(mha).eval()
+    with torch.no_grad():
+        outputs = layer(tokens)  # (B, N, D)
+        twice = layer(torch.cat([tokens, tokens], dim=1))[:, :N]  # (B, N, D)
+        half = N // 2  # for contrast: only the first half of the tokens twice
+        some_twice = layer(torch.cat([tokens, tokens[:, :half]], dim=1))[:, :N]
+    scale = outputs.abs().max().item()
+    change = (twice - outputs).abs().max().item() / scale
+    change_half = (some_twice - outputs).abs().max().item() / scale
+    judge_prediction(
+        "duplicate_tokens_prediction",
+        predict,
+        DUPLICATE_TOKENS_OPTIONS,
+        _duplicate_tokens_answer(change),
+        measured=(
+            f"with all {N} tokens twice ({2 * N} tokens), the outputs of the first "
+            f"{N} moved by at most {change:.1g} of the largest output; with only "
+            f"the first {half} tokens twice ({N + half} tokens), by up to "
+            f"{change_half:.2f}"
+        ),
+        why=(
+            "a key's copy gets the same score as the key itself, so the softmax's "
+            "denominator counts every exponential twice: each weight halves, but "
+            "every value is now there twice, and the weighted average is the same. "
+            "Attention takes a weighted average, not "
+            "a sum: it depends on the proportions of the tokens, not on their "
+            "number. Duplicate only some of the tokens instead and their share of "
+            "every average grows, which changes the outputs. The digit's blank patches "
+            "are such duplicates: one key repeated, which weighs as much as all its "
+            "copies together."
+        ),
+    )
+
+
+# --- Exercise 6.5: open-ended: attention through a window --------------------------
+
+_LOCAL_KEYS = ("grid", "radius", "allowed_fraction", "reach", "answer")
+MIN_ANSWER_WORDS = 20
+FRACTION_TOLERANCE = 5e-4  # a share rounded to three decimals still counts
+
+
+def _window(grid: int, radius: int) -> torch.Tensor:
+    """(N, N) boolean: query i may attend to key j when their patches are at most
+    ``radius`` rows and ``radius`` columns apart on a ``grid x grid`` map."""
+    rc = torch.cartesian_prod(torch.arange(grid), torch.arange(grid))  # (N, 2)
+    return (rc[:, None] - rc[None]).abs().amax(dim=-1) <= radius
+
+
+def _reach(window: torch.Tensor, layers: int) -> list[float]:
+    """Fraction of (output, input) pairs linked through 1, 2, ... ``layers`` layers
+    of attention restricted to ``window`` (which includes every token itself)."""
+    linked, out = window.clone(), []
+    step = window.double()
+    for _ in range(layers):
+        out.append(linked.double().mean().item())
+        linked = (linked.double() @ step) > 0
+    return out
+
+
+def _integer(report: dict, key: str, low: int) -> int:
+    value = report[key]
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ExerciseError(
+            f'"{key}" is {value!r}; expected a whole number of at least {low}.'
+        )
+    if value < low:
+        raise ExerciseError(f'"{key}" is {value}; expected at least {low}.')
+    return int(value)
+
+
+def _fraction_value(value, what: str) -> float:
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ExerciseError(
+            f"{what} is a {type(value).__name__}; expected a fraction between 0 and 1."
+        )
+    if not (math.isfinite(value) and 0 < value <= 1):
+        raise ExerciseError(
+            f"{what} is {value!r}; expected a fraction in (0, 1] (0.25, not 25%)."
+        )
+    return float(value)
+
+
+def check_local_attention_report(my_experiment: Callable) -> dict:
+    """Chapter 06, open-ended: attention through a window.
+
+    Calls ``my_experiment()`` and verifies the hand-in is complete and coherent:
+    a dict with ``grid`` (patches per side, at least 2) and ``radius`` (at
+    least 1), ``allowed_fraction`` equal to the share of the ``N x N`` pairs a
+    window of that radius allows (|row offset| and |column offset| at most the
+    radius; recomputed here), ``reach``, a list of at least two fractions: the
+    share of (output, input) pairs linked after 1, 2, ... layers, each equal to
+    the one the window's graph gives (recomputed; both within
+    :data:`FRACTION_TOLERANCE`), and an ``answer`` of at least 20 words. Prints
+    the table; the argument is graded by hand. Returns the hand-in.
+    """
+    report = call(my_experiment, name="my_experiment")
+    if not isinstance(report, dict):
+        raise ExerciseError(
+            f"my_experiment returned a {type(report).__name__}; expected a dict with "
+            f"the keys {', '.join(map(repr, _LOCAL_KEYS))}."
+        )
+    missing = [key for key in _LOCAL_KEYS if key not in report]
+    if missing:
+        raise ExerciseError(
+            f"the hand-in has no {', '.join(map(repr, missing))}: return a dict with "
+            f"the keys {', '.join(map(repr, _LOCAL_KEYS))}."
+        )
+    grid = _integer(report, "grid", 2)
+    radius = _integer(report, "radius", 1)
+    window = _window(grid, radius)
+    N = grid * grid
+    allowed = window.double().mean().item()
+    got_allowed = _fraction_value(report["allowed_fraction"], '"allowed_fraction"')
+    if abs(got_allowed - allowed) > FRACTION_TOLERANCE:
+        raise ExerciseError(
+            f'"allowed_fraction" is {got_allowed:.4f}; a window of radius {radius} '
+            f"on a {grid} x {grid} grid allows {int(window.sum()):,} of the "
+            f"{N * N:,} (query, key) pairs, {allowed:.4f}. Count the pairs over all "
+            "N x N, a token with itself included (patches near the border have "
+            "fewer neighbours)."
+        )
+    reach = report["reach"]
+    if isinstance(reach, torch.Tensor):
+        reach = reach.tolist()
+    if not isinstance(reach, (list, tuple)) or len(reach) < 2:
+        raise ExerciseError(
+            '"reach" must be a list of at least two fractions: the share of '
+            "(output, input) pairs linked after 1, 2, ... layers."
+        )
+    expected = _reach(window, len(reach))
+    for layers, (got, want) in enumerate(zip(reach, expected), start=1):
+        got = _fraction_value(got, f'"reach" after {layers} layer(s)')
+        if abs(got - want) > FRACTION_TOLERANCE:
+            hint = (
+                " After one layer the reach is the window itself."
+                if layers == 1
+                else " An output depends on an input when some path of allowed "
+                "steps links them, one step per layer; the residual connection "
+                "keeps every token linked to itself."
+            )
+            raise ExerciseError(
+                f'"reach" after {layers} layer(s) is {got:.4f}; through {layers} '
+                f"layer(s) with a window of radius {radius} on a {grid} x {grid} "
+                f"grid, {want:.4f} of the (output, input) pairs are linked.{hint}"
+            )
+    answer = report["answer"]
+    if not isinstance(answer, str) or len(answer.split()) < MIN_ANSWER_WORDS:
+        raise ExerciseError(
+            f'"answer" must argue your conclusion in at least {MIN_ANSWER_WORDS} '
+            "words (a few sentences)."
+        )
+    to_global = math.ceil((grid - 1) / radius)
+    print(
+        f"grid {grid} x {grid} ({N} tokens), window radius {radius}: "
+        f"{allowed:.1%} of the pairs allowed; every pair linked after "
+        f"{to_global} layer(s)"
+    )
+    print(f"{'layers':>6} {'pairs linked':>12}")
+    for layers, fraction in enumerate(reach, start=1):
+        print(f"{layers:>6} {float(fraction):>12.1%}")
+    print(f"answer: {answer}")
+    passed("local_attention_report", "complete; the argument is graded by hand.")
+    return report

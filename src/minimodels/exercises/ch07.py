@@ -2,13 +2,34 @@
 
 from __future__ import annotations
 
+import math
+import numbers
 from typing import Callable
 
 import torch
+from torch import nn
 
-from .core import ExerciseError, call, compare, passed
+from ..recipes import RECIPES
+from ..train import count_parameters, eval_mode
+from ..vit import ViT
+from .core import (
+    ExerciseError,
+    accuracy_drop_answer,
+    accuracy_drop_options,
+    call,
+    compare,
+    judge_prediction,
+    passed,
+)
 
-__all__ = ["check_vit_forward", "check_block_parameters", "check_attention_received"]
+__all__ = [
+    "check_vit_forward",
+    "check_block_parameters",
+    "check_attention_received",
+    "CORNER_TOKEN_OPTIONS",
+    "check_corner_token_prediction",
+    "check_vit_variant_report",
+]
 
 
 def _vit_logits(
@@ -230,3 +251,176 @@ def check_attention_received(attention_received: Callable) -> None:
             hint="average weights over dims 1 (heads) and 2 (queries).",
         )
     passed("attention_received", "correct on three weight tensors of different shapes.")
+
+
+# --- Exercise 7.4: predict, then run: read out one corner token --------------------
+
+CORNER_TOKEN_OPTIONS = accuracy_drop_options("with the mean of all its tokens")
+
+
+def check_corner_token_prediction(
+    predict: Callable, model: nn.Module, images: torch.Tensor, labels: torch.Tensor
+) -> None:
+    """Chapter 07, predict then run: the head reads one corner token only.
+
+    ``predict()`` returns "a", "b" or "c" of :data:`CORNER_TOKEN_OPTIONS`: how the
+    accuracy of the trained ViT ``model`` (mean readout) on ``images`` changes
+    when its head reads, instead of the mean of the final tokens, the final
+    token of the top-left patch alone (after the final LayerNorm). The check
+    measures both, picks the option the drop falls in and compares; the message
+    adds how many of the digits have a blank top-left patch and the range of
+    accuracies over every single token. ``model`` is left as it was.
+    """
+    if getattr(model, "readout", None) != "mean":
+        raise ValueError("the check reads a ViT with readout='mean'")
+    P = model.patch_size
+    with torch.no_grad(), eval_mode(model):
+        features = model.features(images)
+        final = model.norm(features["tokens"][-1])  # (B, N, D)
+        predictions = model.head(final).argmax(-1)  # (B, N): one per token
+    correct = (predictions == labels[:, None]).float().mean(0)  # (N,)
+    mean_acc = (features["logits"].argmax(1) == labels).float().mean().item()
+    corner = correct[0].item()
+    blank = (images[..., :P, :P].flatten(1).amax(1) <= 0).float().mean().item()
+    answer, drop = accuracy_drop_answer(mean_acc, corner)
+    judge_prediction(
+        "corner_token_prediction",
+        predict,
+        CORNER_TOKEN_OPTIONS,
+        answer,
+        measured=(
+            f"on {len(labels):,} test digits, {mean_acc:.1%} with the mean of the "
+            f"tokens, {corner:.1%} with the top-left token alone ({drop}); that "
+            f"patch is blank in {blank:.0%} of the digits. Each of the "
+            f"{len(correct)} tokens alone gives between {correct.min().item():.1%} "
+            f"and {correct.max().item():.1%}"
+        ),
+        why=(
+            "a blank patch enters the first block as the same token for every "
+            "digit (the embedding's bias plus its position), so whatever the corner "
+            "token knows about the digit at the end came to it through attention. "
+            "Every attention layer mixes every token with all the others (chapter "
+            f"6), and after {len(model.blocks)} blocks each token has gathered what "
+            "the head needs: the tokens end up so alike that the mean of them and "
+            "any one of them give nearly the same prediction. The model was never "
+            "trained to read the corner alone; mixing made it readable anyway."
+        ),
+    )
+
+
+# --- Exercise 7.5: open-ended: a change to the ViT, measured cheaply ---------------
+
+_VARIANT_KEYS = ("variant", "config", "parameters", "tokens", "step_ms")
+MIN_ANSWER_WORDS = 20
+
+
+def _recipe_vit(config: dict) -> nn.Module:
+    """The recipe's ViT with ``config`` overriding its arguments; the global random
+    state is left as it was."""
+    with torch.random.fork_rng(devices=[]):
+        return ViT(**{**RECIPES["vit"].model, **config})
+
+
+def check_vit_variant_report(my_experiment: Callable) -> dict:
+    """Chapter 07, open-ended: a change to the ViT, measured cheaply.
+
+    Calls ``my_experiment()`` and verifies the hand-in is complete and coherent:
+    a dict with ``"rows"``, a list of at least two dicts, the first the recipe's
+    ViT (``config`` empty), each with ``variant`` (a name), ``config`` (the
+    arguments of ``ViT`` that differ from ``RECIPES["vit"].model``),
+    ``parameters`` and ``tokens`` (the tokens each block sees) equal to those of
+    that ViT (rebuilt and recounted here), and ``step_ms``, the measured time of
+    one training step, a positive number; and an ``"answer"`` of at least 20
+    words. Prints the table with each row relative to the recipe; the argument
+    is graded by hand. Returns the hand-in.
+    """
+    report = call(my_experiment, name="my_experiment")
+    if not isinstance(report, dict):
+        raise ExerciseError(
+            f"my_experiment returned a {type(report).__name__}; expected a dict with "
+            'the keys "rows" and "answer".'
+        )
+    missing = [key for key in ("rows", "answer") if key not in report]
+    if missing:
+        raise ExerciseError(
+            f"the hand-in has no {', '.join(map(repr, missing))}: return a dict with "
+            'the keys "rows" and "answer".'
+        )
+    rows = report["rows"]
+    if not isinstance(rows, (list, tuple)) or len(rows) < 2:
+        raise ExerciseError(
+            '"rows" must be a list of at least two rows: the recipe\'s ViT first, '
+            "then your variant(s)."
+        )
+    for k, row in enumerate(rows):
+        where = f"row {k}"
+        if not isinstance(row, dict):
+            raise ExerciseError(f"{where} is a {type(row).__name__}; expected a dict.")
+        missing = [key for key in _VARIANT_KEYS if key not in row]
+        if missing:
+            raise ExerciseError(
+                f"{where} has no {', '.join(map(repr, missing))}; each row needs "
+                f"{', '.join(map(repr, _VARIANT_KEYS))}."
+            )
+        where = f"row {k} ({row['variant']!r})"
+        config = row["config"]
+        if not isinstance(config, dict):
+            raise ExerciseError(
+                f'{where}: "config" is a {type(config).__name__}; expected a dict '
+                'of ViT arguments, such as {"patch_size": 4} ({} for the recipe).'
+            )
+        if k == 0 and config:
+            raise ExerciseError(
+                f"{where}: the first row must be the recipe's ViT, with "
+                f'"config" {{}}; got {config!r}.'
+            )
+        try:
+            model = _recipe_vit(config)
+        except (TypeError, ValueError) as err:
+            raise ExerciseError(
+                f'{where}: ViT cannot be built with "config" {config!r}: {err}'
+            ) from None
+        expected = {
+            "parameters": count_parameters(model),
+            "tokens": model.num_patches + (model.cls_token is not None),
+        }
+        for key, value in expected.items():
+            got = row[key]
+            if got != value or isinstance(got, bool):
+                raise ExerciseError(
+                    f'{where}: "{key}" is {got!r}; the recipe\'s ViT with {config!r} '
+                    f"has {value:,}."
+                )
+        step = row["step_ms"]
+        if isinstance(step, torch.Tensor) and step.numel() == 1:
+            step = step.item()
+        if (
+            isinstance(step, bool)
+            or not isinstance(step, numbers.Real)
+            or not (math.isfinite(step) and step > 0)
+        ):
+            raise ExerciseError(
+                f'{where}: "step_ms" is {step!r}; expected the time of one training '
+                "step in milliseconds, a positive number."
+            )
+    answer = report["answer"]
+    if not isinstance(answer, str) or len(answer.split()) < MIN_ANSWER_WORDS:
+        raise ExerciseError(
+            f'"answer" must argue your conclusion in at least {MIN_ANSWER_WORDS} '
+            "words (a few sentences)."
+        )
+    base = rows[0]
+    print(
+        f"{'variant':<22} {'tokens':>6} {'parameters':>10} {'x recipe':>8} "
+        f"{'step (ms)':>9} {'x recipe':>8}"
+    )
+    for row in rows:
+        print(
+            f"{str(row['variant'])[:22]:<22} {row['tokens']:>6,} "
+            f"{row['parameters']:>10,} {row['parameters'] / base['parameters']:>8.2f} "
+            f"{float(row['step_ms']):>9.1f} "
+            f"{float(row['step_ms']) / float(base['step_ms']):>8.2f}"
+        )
+    print(f"answer: {answer}")
+    passed("vit_variant_report", "complete; the argument is graded by hand.")
+    return report
