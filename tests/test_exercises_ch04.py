@@ -165,7 +165,7 @@ def test_cnn_variant_report(capsys):
             r"results\['x'\] is .*; expected a dict with the keys 'params', 'val_acc'",
         ),
         ({"train_images": 4000}, r"the training split has 3,500"),
-        ({"epochs": 0}, r"epochs is 0; expected 1 to 1000"),
+        ({"epochs": 0}, r"epochs is 0; expected a whole number from 1 to 1000"),
         ({"epochs": "two"}, r"epochs is 'two'; expected a whole number"),
         ({"answer": "batch norm matters"}, r"'answer' has 3 words"),
     ],

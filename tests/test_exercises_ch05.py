@@ -276,10 +276,13 @@ def test_patch_size_report(capsys):
 @pytest.mark.parametrize(
     "report, message",
     [
-        (["not", "a", "dict"], "my_experiment returned a list; expected a dict"),
+        (
+            ["not", "a", "dict"],
+            "my_experiment returned list; expected a dict with the keys 'image_size'",
+        ),
         (
             {k: v for k, v in _patch_size_report().items() if k != "answer"},
-            "the hand-in has no 'answer'",
+            "my_experiment's hand-in has no 'answer': expected the keys",
         ),
         (
             {**_patch_size_report(), "patch_size": 5},
@@ -296,9 +299,18 @@ def test_patch_size_report(capsys):
             r'"position_parameters" is 4; .* has 128 \(one vector of D = 32',
         ),
         (_patch_size_report(tokens=4.0), r'"tokens" is 4.0; expected a whole number'),
-        (_patch_size_report(accuracy_none=91.1), r"\(0.9, not 90\)"),
-        (_patch_size_report(accuracy_learned="high"), "expected an accuracy"),
-        (_patch_size_report(answer="Positions matter less."), "at least 20 words"),
+        (
+            _patch_size_report(accuracy_none=91.1),
+            r'"accuracy_none" is 91.1; expected .* from 0 to 1 \(0.9, not 90\)',
+        ),
+        (
+            _patch_size_report(accuracy_learned="high"),
+            "\"accuracy_learned\" is 'high'; expected a number",
+        ),
+        (
+            _patch_size_report(answer="Positions matter less."),
+            "'answer' has 3 words; expected at least 20",
+        ),
     ],
 )
 def test_patch_size_report_names_what_is_missing(report, message):

@@ -339,12 +339,15 @@ def test_local_attention_report(capsys):
 @pytest.mark.parametrize(
     "report, message",
     [
-        ("15%", "my_experiment returned a str; expected a dict"),
+        ("15%", "my_experiment returned str; expected a dict with the keys 'grid'"),
         (
             {k: v for k, v in _local_report().items() if k != "reach"},
-            "the hand-in has no 'reach'",
+            "my_experiment's hand-in has no 'reach': expected the keys",
         ),
-        (_local_report(radius=0), '"radius" is 0; expected at least 1'),
+        (
+            _local_report(radius=0),
+            '"radius" is 0; expected a whole number of at least 1',
+        ),
         (_local_report(grid=7.0), '"grid" is 7.0; expected a whole number'),
         (
             _local_report(allowed_fraction=9 / 49),  # the interior, borders forgotten
@@ -361,7 +364,10 @@ def test_local_attention_report(capsys):
             _local_report(reach=[1.0, 1.0]),  # full attention's reach
             r'"reach" after 1 layer\(s\) is 1.0000; .* reach is the window itself',
         ),
-        (_local_report(answer="It needs six layers."), "at least 20 words"),
+        (
+            _local_report(answer="It needs six layers."),
+            "'answer' has 4 words; expected at least 20",
+        ),
     ],
 )
 def test_local_attention_report_names_what_is_missing(report, message):

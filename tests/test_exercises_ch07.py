@@ -233,8 +233,8 @@ def test_vit_variant_report(capsys):
 @pytest.mark.parametrize(
     "report, message",
     [
-        (None, "my_experiment returned a NoneType; expected a dict"),
-        ({"rows": []}, "the hand-in has no 'answer'"),
+        (None, "my_experiment returned NoneType; expected a dict with the keys 'rows'"),
+        ({"rows": []}, "my_experiment's hand-in has no 'answer': expected the keys"),
         (_variant_report(rows=[_row("recipe", {})]), "at least two rows"),
         (
             _variant_report(rows=[_row("deeper", {"depth": 8}), _row("recipe", {})]),
@@ -287,7 +287,10 @@ def test_vit_variant_report(capsys):
             ),
             r"\"step_ms\" is 0; expected the time of one training step",
         ),
-        (_variant_report(answer="Deeper is slower."), "at least 20 words"),
+        (
+            _variant_report(answer="Deeper is slower."),
+            "'answer' has 3 words; expected at least 20",
+        ),
     ],
 )
 def test_vit_variant_report_names_what_is_missing(report, message):

@@ -208,8 +208,11 @@ def test_painted_patch_report_complete(capsys):
 @pytest.mark.parametrize(
     "experiment, message",
     [
-        (changed(answer=None), r"hand-in lacks 'answer'"),
-        (changed(rows=None, patch=None), r"lacks 'patch', 'rows'"),
+        (changed(answer=None), r"hand-in has no 'answer': expected the keys"),
+        (
+            changed(rows=None, patch=None),
+            r"hand-in has no 'patch', 'rows': expected the keys",
+        ),
         (changed(answer="It mixes."), r"'answer' has 2 words"),
         (changed(patch=16), r"'patch' is 16; expected .* from 0 to 15"),
         (changed(paint="white"), r"'paint' is 'white'"),

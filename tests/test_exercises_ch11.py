@@ -264,10 +264,10 @@ def _with_row(i, column, value):
 @pytest.mark.parametrize(
     "report, message",
     [
-        ({"rows": []}, r"lacks 'answer'"),
-        ([1, 2], "returned a list; expected a dict"),
+        ({"rows": []}, r"hand-in has no 'answer': expected the keys"),
+        ([1, 2], "returned list; expected a dict"),
         (_report(targets=(0.75, 0.8)), "has 2 rows; expected a list of at least 3"),
-        (_report(answer="Shifts help."), "has 2 words; expected an argument"),
+        (_report(answer="Shifts help."), "'answer' has 2 words; expected at least 20"),
         (_report(rows=[[t, 1, 1, 1, 1] for t in (75, 80, 85)]), "as fractions"),
         (
             _report(rows=[[t, 1, 1, 1, 1] for t in (0.7, 0.8, 0.9)]),

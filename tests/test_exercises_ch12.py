@@ -250,11 +250,11 @@ def _noisy_unseeded(images, strength):
     [
         (
             make_experiment(change=lambda r: r.pop("answer")),
-            r"the hand-in has no 'answer'",
+            r"my_experiment's hand-in has no 'answer': expected the keys",
         ),
         (
             make_experiment(change=lambda r: r.update(answer="too short")),
-            "at least 20 words",
+            "'answer' has 2 words; expected at least 20",
         ),
         (
             make_experiment(change=lambda r: r.update(corruption=3)),
@@ -273,7 +273,7 @@ def _noisy_unseeded(images, strength):
         ),
         (
             make_experiment(change=lambda r: r.update(CNN=[98, 90, 80])),
-            r'"CNN" holds 98; expected numbers in \[0, 1\]',
+            r'"CNN"\[0\] is 98; expected a finite number from 0 to 1',
         ),
         (
             make_experiment(change=lambda r: r.update(CNN=[1.0, 0.9, 0.05])),
@@ -303,7 +303,7 @@ def test_corruption_report_incomplete(setting, experiment, message):
 
 
 def test_corruption_report_not_a_dict_and_stub(setting):
-    with pytest.raises(ExerciseError, match="returned a list; expected a dict"):
+    with pytest.raises(ExerciseError, match="returned list; expected a dict"):
         check_corruption_report(lambda m, x, y: [], *setting)
 
     def stub(models, images, labels):

@@ -257,8 +257,8 @@ def test_claim_numbers_report_passes_a_complete_hand_in(capsys):
             r"the sentence does not state 'numbers'\['long range'\] = 0.95",
         ),
         ({"sentence": "Competitive."}, "'sentence' has 1 words; write at least 10"),
-        ({"answer": "Yes."}, "'answer' has 1 words; write at least 20"),
-        ({"answer": None}, "'answer' is a NoneType; expected a string"),
+        ({"answer": "Yes."}, "'answer' has 1 words; expected at least 20"),
+        ({"answer": None}, "'answer' has 0 words; expected at least 20"),
     ],
 )
 def test_claim_numbers_report_names_what_is_missing(kw, message):
@@ -269,7 +269,7 @@ def test_claim_numbers_report_names_what_is_missing(kw, message):
 def test_claim_numbers_report_missing_keys_and_stub():
     with pytest.raises(ExerciseError, match="has no 'sentence', 'answer'"):
         check_claim_numbers_report(lambda: {"claim": 5, "numbers": {}}, [claim5()])
-    with pytest.raises(ExerciseError, match="returned a list; expected a dict"):
+    with pytest.raises(ExerciseError, match="returned list; expected a dict"):
         check_claim_numbers_report(lambda: [], [claim5()])
 
     def stub():

@@ -28,11 +28,19 @@ from .ch11 import *  # noqa: F401,F403
 from .ch12 import *  # noqa: F401,F403
 from .ch13 import *  # noqa: F401,F403
 from .core import (  # noqa: F401
+    MIN_ANSWER_WORDS,
     ExerciseError,
     accuracy_drop_answer,
     accuracy_drop_options,
+    argument,
     call,
     compare,
+    graded_by_hand,
+    hand_in,
     judge_prediction,
+    number,
     passed,
+    print_hand_in,
+    table,
+    whole_number,
 )

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import math
-import numbers
-import textwrap
 from typing import Callable
 
 import torch
@@ -13,10 +10,15 @@ from .core import (
     ExerciseError,
     accuracy_drop_answer,
     accuracy_drop_options,
+    argument,
     call,
     compare,
+    graded_by_hand,
     judge_prediction,
+    number,
     passed,
+    print_hand_in,
+    table,
 )
 
 __all__ = [
@@ -147,101 +149,8 @@ def check_shuffle_prediction(
 
 
 # --- Open-ended exercises: the hand-in, checked for completeness -----------------
-# An open-ended exercise's my_experiment() returns a dict: its measurements and
-# "answer", a few sentences that argue the conclusion. A check verifies that the
-# hand-in is complete and coherent and prints it; a person grades the argument.
-# The helpers below serve the open-ended checks of chapters 01 to 04 (ch02.py ..
-# ch04.py import them).
-
-MIN_ANSWER_WORDS = 20  # "a few sentences": fewer words cannot argue from numbers
-
-
-def _hand_in(experiment: Callable, name: str, keys: tuple[str, ...], *args) -> dict:
-    """Call the student's ``experiment(*args)``; its dict, which has every key."""
-    report = call(experiment, *args, name=name)
-    expected = ", ".join(repr(k) for k in keys)
-    if not isinstance(report, dict):
-        raise ExerciseError(
-            f"{name} returned {type(report).__name__}; expected a dict with the "
-            f"keys {expected}. Did you forget `return`?"
-        )
-    missing = [k for k in keys if k not in report]
-    if missing:
-        raise ExerciseError(
-            f"{name}'s hand-in has no {', '.join(repr(k) for k in missing)}: "
-            f"expected the keys {expected}."
-        )
-    return report
-
-
-def _number(value, where: str, low: float = -math.inf, high: float = math.inf):
-    """``value`` as a float, or an ExerciseError naming ``where`` it came from."""
-    if isinstance(value, torch.Tensor) and value.numel() == 1:
-        value = value.item()
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ExerciseError(f"{where} is {value!r}; expected a number.")
-    if not (math.isfinite(value) and low <= value <= high):
-        bounds = (
-            f" from {low:g} to {high:g}"
-            if math.isfinite(low) and math.isfinite(high)
-            else f" of at least {low:g}"
-            if math.isfinite(low)
-            else f" of at most {high:g}"
-            if math.isfinite(high)
-            else ""
-        )
-        raise ExerciseError(f"{where} is {value:g}; expected a finite number{bounds}.")
-    return float(value)
-
-
-def _table(
-    experiment: Callable, name: str, keys: tuple[str, ...], *args, min_rows: int
-) -> tuple[dict, dict]:
-    """The hand-in and its first key's value, a dict of at least ``min_rows`` rows
-    (a table: one row per variant)."""
-    report = _hand_in(experiment, name, keys, *args)
-    rows = report[keys[0]]
-    if not isinstance(rows, dict) or len(rows) < min_rows:
-        got = f"{len(rows)} rows" if isinstance(rows, dict) else repr(rows)
-        raise ExerciseError(
-            f"{name}'s {keys[0]!r} is {got}; expected a dict of at least "
-            f"{min_rows} rows, one per variant you measured."
-        )
-    return report, rows
-
-
-def _argument(report: dict, name: str) -> str:
-    """The hand-in's "answer": a string of at least MIN_ANSWER_WORDS words."""
-    answer = report["answer"]
-    words = len(answer.split()) if isinstance(answer, str) else 0
-    if words < MIN_ANSWER_WORDS:
-        raise ExerciseError(
-            f"{name}'s 'answer' has {words} words; expected at least "
-            f"{MIN_ANSWER_WORDS}: a few sentences that argue your conclusion from "
-            "your numbers."
-        )
-    return answer
-
-
-def _print_hand_in(
-    header: list[str], rows: list[list[str]], answer: str, *notes: str
-) -> None:
-    """The table (first column left-aligned, the others right-aligned), the
-    ``notes`` one per line, then the argument, wrapped."""
-    table = [header, *rows]
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    for row in table:
-        cells = [row[0].ljust(widths[0])]
-        cells += [cell.rjust(w) for cell, w in zip(row[1:], widths[1:])]
-        print("  ".join(cells).rstrip())
-    for note in notes:
-        print(note)
-    print(textwrap.fill(answer, width=88, initial_indent="answer: "))
-
-
-def _graded_by_hand(name: str) -> None:
-    passed(name, "complete; the argument is graded by hand.")
-
+# The shared checks of a hand-in (hand_in, number, table, argument, print_hand_in,
+# graded_by_hand) live in core.py.
 
 NEAREST_MEAN_KEYS = ("val_acc", "chosen", "test_acc", "answer")
 
@@ -264,9 +173,9 @@ def check_nearest_mean_report(
     returns it; the argument is graded by hand.
     """
     name = "my_experiment"
-    report, rows = _table(my_experiment, name, NEAREST_MEAN_KEYS, min_rows=3)
+    report, rows = table(my_experiment, NEAREST_MEAN_KEYS, min_rows=3, name=name)
     accs = {
-        variant: _number(acc, f"val_acc[{variant!r}]", 0, 1)
+        variant: number(acc, f"val_acc[{variant!r}]", 0, 1)
         for variant, acc in rows.items()
     }
     if "euclidean" not in accs:
@@ -290,9 +199,9 @@ def check_nearest_mean_report(
             f"{name}'s 'chosen' is {chosen!r}; expected the name of one "
             f"of your variants: {', '.join(map(repr, accs))}."
         )
-    test_acc = _number(report["test_acc"], "test_acc", 0, 1)
-    answer = _argument(report, name)
-    _print_hand_in(
+    test_acc = number(report["test_acc"], "test_acc", 0, 1)
+    answer = argument(report, name)
+    print_hand_in(
         ["variant", "validation accuracy", ""],
         [
             [str(v), f"{a:.1%}", "chosen" if v == chosen else ""]
@@ -301,5 +210,5 @@ def check_nearest_mean_report(
         answer,
         f"test accuracy of {chosen!r}, measured once: {test_acc:.1%}",
     )
-    _graded_by_hand(name)
+    graded_by_hand(name)
     return report

@@ -9,8 +9,18 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from .ch01 import _argument, _graded_by_hand, _hand_in, _number, _print_hand_in
-from .core import ExerciseError, call, compare, judge_prediction, passed
+from .core import (
+    ExerciseError,
+    argument,
+    call,
+    compare,
+    graded_by_hand,
+    hand_in,
+    judge_prediction,
+    number,
+    passed,
+    print_hand_in,
+)
 
 __all__ = [
     "check_conv2d_single",
@@ -306,7 +316,7 @@ def _per_digit(report: dict, key: str) -> dict[int, float]:
             f"my_experiment's {key!r} has the keys {keys}; expected a dict with one "
             "entry per digit, 0 to 9 (ints)."
         )
-    return {k: _number(v, f"{key}[{k}]") for k, v in table.items()}
+    return {k: number(v, f"{key}[{k}]") for k, v in table.items()}
 
 
 def check_stroke_report(
@@ -327,7 +337,7 @@ def check_stroke_report(
     the argument is graded by hand.
     """
     name = "my_experiment"
-    report = _hand_in(my_experiment, name, STROKE_KEYS, digits, labels)
+    report = hand_in(my_experiment, STROKE_KEYS, digits, labels, name=name)
     kernel = report["kernel"]
     if not isinstance(kernel, torch.Tensor):
         raise ExerciseError(
@@ -383,9 +393,9 @@ def check_stroke_report(
             "direction than to strokes across it. Make it positive along a line "
             "through its centre and negative beside it, with weights summing to 0."
         )
-    answer = _argument(report, name)
+    answer = argument(report, name)
     per_digit, per_rotated = tables["per_digit"], tables["per_digit_rotated"]
-    _print_hand_in(
+    print_hand_in(
         ["digit", "kernel", "rotated 90°", "ratio"],
         [
             [
@@ -400,5 +410,5 @@ def check_stroke_report(
         f"direction: {direction.strip()}; kernel {K} x {K}:",
         *("  " + " ".join(f"{w:6.2f}" for w in row) for row in kernel.tolist()),
     )
-    _graded_by_hand(name)
+    graded_by_hand(name)
     return report

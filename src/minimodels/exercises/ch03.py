@@ -8,8 +8,18 @@ import torch
 import torch.nn.functional as F
 
 from ..receptive_field import receptive_field
-from .ch01 import _argument, _graded_by_hand, _number, _print_hand_in, _table
-from .core import ExerciseError, call, compare, judge_prediction, passed
+from .core import (
+    ExerciseError,
+    argument,
+    call,
+    compare,
+    graded_by_hand,
+    judge_prediction,
+    number,
+    passed,
+    print_hand_in,
+    table,
+)
 
 __all__ = [
     "check_max_pool2d",
@@ -257,8 +267,8 @@ def check_antialiasing_report(my_experiment: Callable, images: torch.Tensor) -> 
     graded by hand.
     """
     name = "my_experiment"
-    report, rows = _table(my_experiment, name, ANTIALIASING_KEYS, min_rows=3)
-    table: dict[str, dict[str, float]] = {}
+    report, rows = table(my_experiment, ANTIALIASING_KEYS, min_rows=3, name=name)
+    errors: dict[str, dict[str, float]] = {}
     for layer, row in rows.items():
         where = f"errors[{layer!r}]"
         if not isinstance(row, dict) or not {"odd", "even"} <= set(row):
@@ -267,13 +277,13 @@ def check_antialiasing_report(my_experiment: Callable, images: torch.Tensor) -> 
                 "(e(s) averaged over the odd and over the even shifts), and any "
                 "other numbers you measured."
             )
-        table[layer] = {
-            column: _number(value, f"{where}[{column!r}]")
+        errors[layer] = {
+            column: number(value, f"{where}[{column!r}]")
             for column, value in row.items()
         }
         for column in ("odd", "even"):
-            _number(table[layer][column], f"{where}[{column!r}]", 0, 10)
-    if BASELINE_POOL not in table:
+            number(errors[layer][column], f"{where}[{column!r}]", 0, 10)
+    if BASELINE_POOL not in errors:
         raise ExerciseError(
             f"{name}'s 'errors' has no {BASELINE_POOL!r} row: include the chapter's "
             "max pooling, the baseline every other layer is compared with."
@@ -282,7 +292,7 @@ def check_antialiasing_report(my_experiment: Callable, images: torch.Tensor) -> 
         pool = lambda z: F.max_pool2d(z, 2)  # noqa: E731
         for column, shifts in [("odd", ODD_SHIFTS), ("even", EVEN_SHIFTS)]:
             expected = sum(_shift_error(pool, images, s) for s in shifts) / len(shifts)
-            got = table[BASELINE_POOL][column]
+            got = errors[BASELINE_POOL][column]
             if abs(got - expected) > 1e-4:
                 raise ExerciseError(
                     f"errors[{BASELINE_POOL!r}][{column!r}] is {got:.4g}, but the "
@@ -291,21 +301,21 @@ def check_antialiasing_report(my_experiment: Callable, images: torch.Tensor) -> 
                     f"digits, is {expected:.4g}: use equivariance_errors(f, 2, "
                     "x_test[:100]) and average the shifts named."
                 )
-    answer = _argument(report, name)
+    answer = argument(report, name)
     columns = ["odd", "even"]
     columns += sorted(
-        {c for row in table.values() for c in row} - set(columns), key=str
+        {c for row in errors.values() for c in row} - set(columns), key=str
     )
-    _print_hand_in(
+    print_hand_in(
         [
             "layer",
             *(f"e(s), {c} shifts" if c in ("odd", "even") else str(c) for c in columns),
         ],
         [
             [str(layer), *(f"{row[c]:.3g}" if c in row else "" for c in columns)]
-            for layer, row in table.items()
+            for layer, row in errors.items()
         ],
         answer,
     )
-    _graded_by_hand(name)
+    graded_by_hand(name)
     return report

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-import numbers
 from typing import Callable
 
 import torch
 
-from .ch01 import _argument, _graded_by_hand, _number, _print_hand_in, _table
 from .core import (
     ExerciseError,
     accuracy_drop_answer,
     accuracy_drop_options,
+    argument,
     call,
     compare,
+    graded_by_hand,
     judge_prediction,
+    number,
     passed,
+    print_hand_in,
+    table,
+    whole_number,
 )
 
 __all__ = [
@@ -160,15 +164,6 @@ TRAIN_IMAGES = 3500  # MNIST-5k's training split; the validation split measures
 RESULT_COLUMNS = ("params", "val_acc", "seconds")
 
 
-def _count(value, where: str, low: int, high: int) -> int:
-    """``value`` as an int from ``low`` to ``high``, or an ExerciseError."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ExerciseError(f"{where} is {value!r}; expected a whole number.")
-    if not low <= value <= high:
-        raise ExerciseError(f"{where} is {value}; expected {low} to {high}.")
-    return int(value)
-
-
 def check_cnn_variant_report(my_experiment: Callable) -> dict:
     """Chapter 04, open-ended: one change to SmallCNN, trained briefly.
 
@@ -188,8 +183,8 @@ def check_cnn_variant_report(my_experiment: Callable) -> dict:
     from ..train import count_parameters
 
     name = "my_experiment"
-    report, rows = _table(my_experiment, name, CNN_VARIANT_KEYS, min_rows=2)
-    table = {}
+    report, rows = table(my_experiment, CNN_VARIANT_KEYS, min_rows=2, name=name)
+    results = {}
     for model, row in rows.items():
         where = f"results[{model!r}]"
         if not isinstance(row, dict) or not set(RESULT_COLUMNS) <= set(row):
@@ -197,21 +192,21 @@ def check_cnn_variant_report(my_experiment: Callable) -> dict:
                 f"{where} is {row!r}; expected a dict with the keys "
                 f"{', '.join(map(repr, RESULT_COLUMNS))}."
             )
-        table[model] = {
-            "params": _count(row["params"], f"{where}['params']", 1, 10**9),
-            "val_acc": _number(row["val_acc"], f"{where}['val_acc']", 0, 1),
-            "seconds": _number(row["seconds"], f"{where}['seconds']", 0),
+        results[model] = {
+            "params": whole_number(row["params"], f"{where}['params']", 1, 10**9),
+            "val_acc": number(row["val_acc"], f"{where}['val_acc']", 0, 1),
+            "seconds": number(row["seconds"], f"{where}['seconds']", 0),
         }
-    if BASELINE_CNN not in table:
+    if BASELINE_CNN not in results:
         raise ExerciseError(
             f"{name}'s 'results' has no {BASELINE_CNN!r} row: train the recipe's "
             "model with the same budget, the baseline your change is compared with."
         )
     expected = count_parameters(SmallCNN(**RECIPES["cnn"].model))
-    if table[BASELINE_CNN]["params"] != expected:
+    if results[BASELINE_CNN]["params"] != expected:
         raise ExerciseError(
             f"results[{BASELINE_CNN!r}]['params'] is "
-            f"{table[BASELINE_CNN]['params']:,}; the recipe's SmallCNN "
+            f"{results[BASELINE_CNN]['params']:,}; the recipe's SmallCNN "
             f"(build('cnn')) has {expected:,} trainable parameters."
         )
     if (
@@ -223,10 +218,10 @@ def check_cnn_variant_report(my_experiment: Callable) -> dict:
             f"{TRAIN_IMAGES:,}. The validation split measures the models, so it must "
             "not train them."
         )
-    images = _count(report["train_images"], "train_images", 1, TRAIN_IMAGES)
-    epochs = _count(report["epochs"], "epochs", 1, 1000)
-    answer = _argument(report, name)
-    _print_hand_in(
+    images = whole_number(report["train_images"], "train_images", 1, TRAIN_IMAGES)
+    epochs = whole_number(report["epochs"], "epochs", 1, 1000)
+    answer = argument(report, name)
+    print_hand_in(
         ["model", "parameters", "validation accuracy", "training seconds"],
         [
             [
@@ -235,10 +230,10 @@ def check_cnn_variant_report(my_experiment: Callable) -> dict:
                 f"{row['val_acc']:.1%}",
                 f"{row['seconds']:.1f}",
             ]
-            for model, row in table.items()
+            for model, row in results.items()
         ],
         answer,
         f"budget: {epochs} epoch(s) on {images:,} training images",
     )
-    _graded_by_hand(name)
+    graded_by_hand(name)
     return report

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Callable
 
 import torch
@@ -14,7 +13,19 @@ from ..patches import linear_to_conv_weight, patchify, unpatchify
 from ..shapes import format_shape
 from ..train import count_parameters, eval_mode
 from ..vit import ViT
-from .core import SMALL_DROP, ExerciseError, call, compare, judge_prediction, passed
+from .core import (
+    SMALL_DROP,
+    ExerciseError,
+    argument,
+    call,
+    compare,
+    graded_by_hand,
+    hand_in,
+    judge_prediction,
+    number,
+    passed,
+    whole_number,
+)
 
 __all__ = [
     "check_patchify",
@@ -375,32 +386,6 @@ _PATCH_SIZE_KEYS = (
     "accuracy_none",
     "answer",
 )
-MIN_ANSWER_WORDS = 20
-
-
-def _whole_number(report: dict, key: str, low: int) -> int:
-    value = report[key]
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ExerciseError(
-            f'"{key}" is {value!r}; expected a whole number of at least {low}.'
-        )
-    return value
-
-
-def _fraction(report: dict, key: str) -> float:
-    value = report[key]
-    if isinstance(value, torch.Tensor) and value.numel() == 1:
-        value = value.item()
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ExerciseError(
-            f'"{key}" is a {type(value).__name__}; expected an accuracy between 0 '
-            "and 1."
-        )
-    if not (math.isfinite(value) and 0 <= value <= 1):
-        raise ExerciseError(
-            f'"{key}" is {value!r}; expected an accuracy between 0 and 1 (0.9, not 90).'
-        )
-    return float(value)
 
 
 def _small_vit(image_size: int, patch_size: int, positions: str) -> nn.Module:
@@ -429,20 +414,9 @@ def check_patch_size_report(
     runs (``accuracy``, keyed by (patch size, "learned" or "none")); the
     argument is graded by hand. Returns the hand-in.
     """
-    report = call(my_experiment, name="my_experiment")
-    if not isinstance(report, dict):
-        raise ExerciseError(
-            f"my_experiment returned a {type(report).__name__}; expected a dict with "
-            f"the keys {', '.join(map(repr, _PATCH_SIZE_KEYS))}."
-        )
-    missing = [key for key in _PATCH_SIZE_KEYS if key not in report]
-    if missing:
-        raise ExerciseError(
-            f"the hand-in has no {', '.join(map(repr, missing))}: return a dict with "
-            f"the keys {', '.join(map(repr, _PATCH_SIZE_KEYS))}."
-        )
-    size = _whole_number(report, "image_size", 1)
-    P = _whole_number(report, "patch_size", 1)
+    report = hand_in(my_experiment, _PATCH_SIZE_KEYS)
+    size = whole_number(report["image_size"], '"image_size"', 1)
+    P = whole_number(report["patch_size"], '"patch_size"', 1)
     if size % P:
         raise ExerciseError(
             f"patch_size {P} does not divide image_size {size}: pad or crop the "
@@ -460,21 +434,16 @@ def check_patch_size_report(
         "position_parameters": "one vector of D = 32 numbers per token",
     }
     for key, value in expected.items():
-        got = _whole_number(report, key, 0)
+        got = whole_number(report[key], f'"{key}"', 0)
         if got != value:
             raise ExerciseError(
                 f'"{key}" is {got:,}; the chapter\'s small ViT with P = {P} on '
                 f"{size} x {size} images has {value:,} ({hints[key]}). Keep its "
                 "other settings (width 32, 2 blocks of 2 heads, mean readout)."
             )
-    learned = _fraction(report, "accuracy_learned")
-    none = _fraction(report, "accuracy_none")
-    answer = report["answer"]
-    if not isinstance(answer, str) or len(answer.split()) < MIN_ANSWER_WORDS:
-        raise ExerciseError(
-            f'"answer" must argue your conclusion in at least {MIN_ANSWER_WORDS} '
-            "words (a few sentences)."
-        )
+    learned = number(report["accuracy_learned"], '"accuracy_learned"', 0, 1)
+    none = number(report["accuracy_none"], '"accuracy_none"', 0, 1)
+    answer = argument(report)
     rows = []
     for (p, kind), acc in sorted((accuracy or {}).items()):
         if kind == "learned" and (p, "none") in accuracy:
@@ -501,5 +470,5 @@ def check_patch_size_report(
             f"{100 * (acc_l - acc_n):>+8.1f} pt"
         )
     print(f"answer: {answer}")
-    passed("patch_size_report", "complete; the argument is graded by hand.")
+    graded_by_hand("patch_size_report")
     return report

@@ -12,7 +12,17 @@ import torch
 from ..attention import MultiHeadAttention
 from ..shapes import format_shape
 from ..train import count_parameters
-from .core import ExerciseError, call, compare, judge_prediction, passed
+from .core import (
+    ExerciseError,
+    argument,
+    call,
+    compare,
+    graded_by_hand,
+    hand_in,
+    judge_prediction,
+    passed,
+    whole_number,
+)
 
 __all__ = [
     "check_dot_product_attention",
@@ -421,7 +431,6 @@ def check_duplicate_tokens_prediction(
 # --- Exercise 6.5: open-ended: attention through a window --------------------------
 
 _LOCAL_KEYS = ("grid", "radius", "allowed_fraction", "reach", "answer")
-MIN_ANSWER_WORDS = 20
 FRACTION_TOLERANCE = 5e-4  # a share rounded to three decimals still counts
 
 
@@ -441,17 +450,6 @@ def _reach(window: torch.Tensor, layers: int) -> list[float]:
         out.append(linked.double().mean().item())
         linked = (linked.double() @ step) > 0
     return out
-
-
-def _integer(report: dict, key: str, low: int) -> int:
-    value = report[key]
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ExerciseError(
-            f'"{key}" is {value!r}; expected a whole number of at least {low}.'
-        )
-    if value < low:
-        raise ExerciseError(f'"{key}" is {value}; expected at least {low}.')
-    return int(value)
 
 
 def _fraction_value(value, what: str) -> float:
@@ -481,20 +479,9 @@ def check_local_attention_report(my_experiment: Callable) -> dict:
     :data:`FRACTION_TOLERANCE`), and an ``answer`` of at least 20 words. Prints
     the table; the argument is graded by hand. Returns the hand-in.
     """
-    report = call(my_experiment, name="my_experiment")
-    if not isinstance(report, dict):
-        raise ExerciseError(
-            f"my_experiment returned a {type(report).__name__}; expected a dict with "
-            f"the keys {', '.join(map(repr, _LOCAL_KEYS))}."
-        )
-    missing = [key for key in _LOCAL_KEYS if key not in report]
-    if missing:
-        raise ExerciseError(
-            f"the hand-in has no {', '.join(map(repr, missing))}: return a dict with "
-            f"the keys {', '.join(map(repr, _LOCAL_KEYS))}."
-        )
-    grid = _integer(report, "grid", 2)
-    radius = _integer(report, "radius", 1)
+    report = hand_in(my_experiment, _LOCAL_KEYS)
+    grid = whole_number(report["grid"], '"grid"', 2)
+    radius = whole_number(report["radius"], '"radius"', 1)
     window = _window(grid, radius)
     N = grid * grid
     allowed = window.double().mean().item()
@@ -531,12 +518,7 @@ def check_local_attention_report(my_experiment: Callable) -> dict:
                 f"layer(s) with a window of radius {radius} on a {grid} x {grid} "
                 f"grid, {want:.4f} of the (output, input) pairs are linked.{hint}"
             )
-    answer = report["answer"]
-    if not isinstance(answer, str) or len(answer.split()) < MIN_ANSWER_WORDS:
-        raise ExerciseError(
-            f'"answer" must argue your conclusion in at least {MIN_ANSWER_WORDS} '
-            "words (a few sentences)."
-        )
+    answer = argument(report)
     to_global = math.ceil((grid - 1) / radius)
     print(
         f"grid {grid} x {grid} ({N} tokens), window radius {radius}: "
@@ -547,5 +529,5 @@ def check_local_attention_report(my_experiment: Callable) -> dict:
     for layers, fraction in enumerate(reach, start=1):
         print(f"{layers:>6} {float(fraction):>12.1%}")
     print(f"answer: {answer}")
-    passed("local_attention_report", "complete; the argument is graded by hand.")
+    graded_by_hand("local_attention_report")
     return report

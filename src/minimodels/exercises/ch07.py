@@ -16,8 +16,11 @@ from .core import (
     ExerciseError,
     accuracy_drop_answer,
     accuracy_drop_options,
+    argument,
     call,
     compare,
+    graded_by_hand,
+    hand_in,
     judge_prediction,
     passed,
 )
@@ -311,7 +314,6 @@ def check_corner_token_prediction(
 # --- Exercise 7.5: open-ended: a change to the ViT, measured cheaply ---------------
 
 _VARIANT_KEYS = ("variant", "config", "parameters", "tokens", "step_ms")
-MIN_ANSWER_WORDS = 20
 
 
 def _recipe_vit(config: dict) -> nn.Module:
@@ -334,18 +336,7 @@ def check_vit_variant_report(my_experiment: Callable) -> dict:
     words. Prints the table with each row relative to the recipe; the argument
     is graded by hand. Returns the hand-in.
     """
-    report = call(my_experiment, name="my_experiment")
-    if not isinstance(report, dict):
-        raise ExerciseError(
-            f"my_experiment returned a {type(report).__name__}; expected a dict with "
-            'the keys "rows" and "answer".'
-        )
-    missing = [key for key in ("rows", "answer") if key not in report]
-    if missing:
-        raise ExerciseError(
-            f"the hand-in has no {', '.join(map(repr, missing))}: return a dict with "
-            'the keys "rows" and "answer".'
-        )
+    report = hand_in(my_experiment, ("rows", "answer"))
     rows = report["rows"]
     if not isinstance(rows, (list, tuple)) or len(rows) < 2:
         raise ExerciseError(
@@ -403,12 +394,7 @@ def check_vit_variant_report(my_experiment: Callable) -> dict:
                 f'{where}: "step_ms" is {step!r}; expected the time of one training '
                 "step in milliseconds, a positive number."
             )
-    answer = report["answer"]
-    if not isinstance(answer, str) or len(answer.split()) < MIN_ANSWER_WORDS:
-        raise ExerciseError(
-            f'"answer" must argue your conclusion in at least {MIN_ANSWER_WORDS} '
-            "words (a few sentences)."
-        )
+    answer = argument(report)
     base = rows[0]
     print(
         f"{'variant':<22} {'tokens':>6} {'parameters':>10} {'x recipe':>8} "
@@ -422,5 +408,5 @@ def check_vit_variant_report(my_experiment: Callable) -> dict:
             f"{float(row['step_ms']) / float(base['step_ms']):>8.2f}"
         )
     print(f"answer: {answer}")
-    passed("vit_variant_report", "complete; the argument is graded by hand.")
+    graded_by_hand("vit_variant_report")
     return report

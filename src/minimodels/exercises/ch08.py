@@ -13,8 +13,11 @@ from .core import (
     ExerciseError,
     accuracy_drop_answer,
     accuracy_drop_options,
+    argument,
     call,
     compare,
+    graded_by_hand,
+    hand_in,
     judge_prediction,
     passed,
 )
@@ -280,18 +283,7 @@ def check_painted_patch_report(
     the dict. The argument is graded by hand.
     """
     name = "my_experiment"
-    report = call(my_experiment, model, images, name=name)
-    if not isinstance(report, dict):
-        raise ExerciseError(
-            f"{name} returned {type(report).__name__}; expected a dict with the keys "
-            f"{', '.join(map(repr, REPORT_KEYS))}."
-        )
-    missing = [k for k in REPORT_KEYS if k not in report]
-    if missing:
-        raise ExerciseError(
-            f"{name}'s hand-in lacks {', '.join(map(repr, missing))}: return a dict "
-            f"with the keys {', '.join(map(repr, REPORT_KEYS))}."
-        )
+    report = hand_in(my_experiment, REPORT_KEYS, model, images, name=name)
     grid = model.image_size // model.patch_size
     patch, paint, rows, answer = (_plain(report[k]) for k in REPORT_KEYS)
     if not isinstance(patch, numbers.Integral) or not 0 <= patch < grid * grid:
@@ -334,12 +326,7 @@ def check_painted_patch_report(
                     f"block {block}: '{what}' is {x!r}; expected a relative change, a "
                     "finite number of at least 0."
                 )
-    words = len(str(answer).split()) if isinstance(answer, str) else 0
-    if words < 20:
-        raise ExerciseError(
-            f"'answer' has {words} words; argue your conclusion from your table in a "
-            "few sentences (at least 20 words)."
-        )
+    argument(report, name)
     block, *given = rows[0]
     measured = _painted_changes(model, images, int(patch), float(paint))[block - 1]
     for what, x, y in zip(("own", "near", "far"), given, measured):
@@ -361,7 +348,7 @@ def check_painted_patch_report(
         f"{b:>6} {own:>8.1%} {near:>8.1%} {far:>8.1%}" for b, own, near, far in rows
     ]
     print("\n".join(lines))
-    passed(name, "complete; the argument is graded by hand.")
+    graded_by_hand(name)
     return report
 
 

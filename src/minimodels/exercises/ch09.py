@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import copy
-import math
-import numbers
 from typing import Callable
 
 import torch
@@ -13,7 +11,17 @@ from einops import rearrange
 from torch import nn
 
 from ..locally_connected import LocallyConnected2d
-from .core import ExerciseError, call, compare, judge_prediction, passed
+from .core import (
+    ExerciseError,
+    argument,
+    call,
+    compare,
+    graded_by_hand,
+    hand_in,
+    judge_prediction,
+    number,
+    passed,
+)
 
 __all__ = [
     "check_locally_connected",
@@ -199,19 +207,6 @@ _REPORT_LAYER_KEYS = (
     "similarity_at_init",
     "accuracy_shared",
 )
-_MIN_ANSWER_WORDS = 20
-
-
-def _number(value, what: str, low: float, high: float) -> float:
-    if isinstance(value, torch.Tensor) and value.numel() == 1:
-        value = value.item()
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ExerciseError(f"{what} is a {type(value).__name__}; expected a number.")
-    if not (math.isfinite(value) and low <= value <= high):
-        raise ExerciseError(
-            f"{what} is {value!r}; expected a number in [{low}, {high}]."
-        )
-    return float(value)
 
 
 def check_unshared_filters_report(
@@ -241,24 +236,14 @@ def check_unshared_filters_report(
         model.eval()
         accuracy = (model(images).argmax(1) == labels).float().mean().item()
         model.train(was_training)
-    report = call(
+    report = hand_in(
         my_experiment,
+        ("measure", "layers", "accuracy", "answer"),
         copy.deepcopy(model),
         copy.deepcopy(model_at_init),
         images.clone(),
         labels.clone(),
-        name="my_experiment",
     )
-    if not isinstance(report, dict):
-        raise ExerciseError(
-            f"my_experiment returned a {type(report).__name__}; expected a dict with "
-            'keys "measure", "layers", "accuracy" and "answer".'
-        )
-    missing = [
-        k for k in ("measure", "layers", "accuracy", "answer") if k not in report
-    ]
-    if missing:
-        raise ExerciseError(f"the hand-in has no {', '.join(map(repr, missing))}.")
     measure = report["measure"]
     if not isinstance(measure, str) or len(measure.split()) < 5:
         raise ExerciseError(
@@ -296,21 +281,16 @@ def check_unshared_filters_report(
                     "channels, C*K*K)."
                 )
         for key in ("similarity", "similarity_at_init"):
-            _number(row[key], f'{where}: "{key}"', -1.0, 1.0)
-        _number(row["accuracy_shared"], f'{where}: "accuracy_shared"', 0.0, 1.0)
-    got_accuracy = _number(report["accuracy"], '"accuracy"', 0.0, 1.0)
+            number(row[key], f'{where}: "{key}"', -1.0, 1.0)
+        number(row["accuracy_shared"], f'{where}: "accuracy_shared"', 0.0, 1.0)
+    got_accuracy = number(report["accuracy"], '"accuracy"', 0.0, 1.0)
     if abs(got_accuracy - accuracy) > 0.005:
         raise ExerciseError(
             f'"accuracy" is {got_accuracy:.1%}, but the model classifies '
             f"{accuracy:.1%} of the {len(labels)} images it was given correctly: "
             "measure on those images, in evaluation mode."
         )
-    answer = report["answer"]
-    if not isinstance(answer, str) or len(answer.split()) < _MIN_ANSWER_WORDS:
-        raise ExerciseError(
-            f'"answer" must argue your conclusion in at least {_MIN_ANSWER_WORDS} '
-            "words (a few sentences)."
-        )
+    answer = argument(report)
     lines = [
         f"{'layer':>5} {'positions':>9} {'parameters':>10} {'shared':>6} "
         f"{'similarity':>10} {'at init':>7} {'accuracy shared':>15}"
@@ -326,7 +306,7 @@ def check_unshared_filters_report(
     print("\n".join(lines))
     print(f"accuracy as trained: {got_accuracy:.1%}")
     print(f"answer: {answer}")
-    passed("unshared_filters_report", "complete; the argument is graded by hand.")
+    graded_by_hand("unshared_filters_report")
     return report
 
 

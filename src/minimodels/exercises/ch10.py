@@ -10,7 +10,7 @@ from torch import nn
 
 from ..shifts import SHIFT_MODES, shift, shift_robustness
 from ..train import predict
-from .core import ExerciseError, call, judge_prediction, passed
+from .core import ExerciseError, argument, call, hand_in, judge_prediction, passed
 
 __all__ = [
     "WHOLE_PATCH_OPTIONS",
@@ -261,7 +261,6 @@ def check_shift_scores(
 # --- Exercise 10.3: open-ended, circular and zero-filled shifts -------------------
 
 REPORT_ROWS = 6  # at least this many rows in the hand-in
-REPORT_WORDS = 20  # at least this many words in the answer
 REPORT_TOLERANCE = 0.01  # a recomputed consistency may differ by this much
 
 
@@ -283,15 +282,7 @@ def check_shift_experiment_report(
     by hand.
     Returns the hand-in.
     """
-    out = call(my_experiment, models, images, name="my_experiment")
-    if not isinstance(out, dict):
-        raise ExerciseError(
-            f"my_experiment returned a {type(out).__name__}; expected a dict with "
-            'the keys "rows" and "answer".'
-        )
-    missing = [k for k in ("rows", "answer") if k not in out]
-    if missing:
-        raise _report_error(f"the key(s) {missing} are missing")
+    out = hand_in(my_experiment, ("rows", "answer"), models, images)
     rows = out["rows"]
     if not isinstance(rows, (list, tuple)) or len(rows) < REPORT_ROWS:
         n = len(rows) if isinstance(rows, (list, tuple)) else type(rows).__name__
@@ -327,13 +318,7 @@ def check_shift_experiment_report(
     moved = [r for r in clean if (r[1], r[2]) != (0, 0)]
     if not moved:
         raise _report_error("every row is the unshifted image")
-    answer = out["answer"]
-    if not isinstance(answer, str) or len(answer.split()) < REPORT_WORDS:
-        words = len(answer.split()) if isinstance(answer, str) else 0
-        raise _report_error(
-            f'"answer" needs a few sentences (at least {REPORT_WORDS} words), '
-            f"got {words}"
-        )
+    answer = argument(out)
     name, dy, dx, mode, value = moved[0]
     again = _consistency(models[name], images, [(dy, dx)], mode)
     if abs(again - value) > REPORT_TOLERANCE:

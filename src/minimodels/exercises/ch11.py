@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from torch.utils.data import TensorDataset
 
-from .core import ExerciseError, call, judge_prediction, passed
+from .core import ExerciseError, argument, call, hand_in, judge_prediction, passed
 
 __all__ = [
     "check_balanced_indices",
@@ -352,7 +352,6 @@ WORTH_COLUMNS = (
 )
 WORTH_CURVES = ("ViT", "ViT + shifts")  # without, with
 MIN_TARGETS = 3
-MIN_WORDS = 20
 RELATIVE = 0.01  # recomputed numbers must agree this closely (plus 1 image)
 
 
@@ -397,18 +396,7 @@ def check_augmentation_worth_report(my_experiment: Callable, curves: dict) -> No
     from ..experiments import size_to_reach
 
     name = "augmentation_worth_report"
-    report = call(my_experiment, curves, name="my_experiment")
-    if not isinstance(report, dict):
-        raise ExerciseError(
-            f"my_experiment returned a {type(report).__name__}; expected a dict "
-            f"with the keys {', '.join(repr(k) for k in WORTH_KEYS)}."
-        )
-    missing = [k for k in WORTH_KEYS if k not in report]
-    if missing:
-        raise ExerciseError(
-            f"my_experiment's report lacks {', '.join(repr(k) for k in missing)}: "
-            f"it needs {', '.join(repr(k) for k in WORTH_KEYS)}."
-        )
+    report = hand_in(my_experiment, WORTH_KEYS, curves)
     rows = report["rows"]
     if not isinstance(rows, (list, tuple)) or len(rows) < MIN_TARGETS:
         size = len(rows) if isinstance(rows, (list, tuple)) else type(rows).__name__
@@ -479,14 +467,7 @@ def check_augmentation_worth_report(my_experiment: Callable, curves: dict) -> No
             f"report['rows'] repeats a target: expected {MIN_TARGETS} or more "
             "different target accuracies."
         )
-    answer = report["answer"]
-    if not isinstance(answer, str) or len(answer.split()) < MIN_WORDS:
-        words = len(answer.split()) if isinstance(answer, str) else 0
-        raise ExerciseError(
-            f"report['answer'] has {words} words; expected an argument of at "
-            f"least {MIN_WORDS} (a few sentences) that answers the questions of "
-            "the task."
-        )
+    answer = argument(report)
     header = (
         f"{'target':>7} {'without shifts':>15} {'with shifts':>12} "
         f"{'ratio (log)':>12} {'ratio (linear)':>14}"

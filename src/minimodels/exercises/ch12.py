@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Callable
 
 import torch
@@ -12,7 +11,17 @@ from torch import nn
 
 from ..corruptions import occlude_patches
 from ..train import eval_mode
-from .core import ExerciseError, call, compare, judge_prediction, passed
+from .core import (
+    ExerciseError,
+    argument,
+    call,
+    compare,
+    graded_by_hand,
+    hand_in,
+    judge_prediction,
+    number,
+    passed,
+)
 
 __all__ = [
     "check_occlusion",
@@ -313,7 +322,6 @@ def check_inversion_prediction(
 # --- Exercise 12.3: open-ended, a corruption of your own ------------------------
 
 _REPORT_KEYS = ("corruption", "corrupt", "strengths", "CNN", "ViT", "answer")
-_MIN_ANSWER_WORDS = 20
 _ACCURACY_TOLERANCE = 0.01  # a recomputed mean accuracy may differ by this much
 
 
@@ -324,16 +332,7 @@ def _numbers(values, what: str, low: float, high: float) -> list[float]:
         raise ExerciseError(
             f"{what} is a {type(values).__name__}; expected a list of numbers."
         )
-    out = []
-    for v in values:
-        if isinstance(v, bool) or not isinstance(v, numbers.Real):
-            raise ExerciseError(f"{what} holds a {type(v).__name__}; expected numbers.")
-        if not (math.isfinite(v) and low <= v <= high):
-            raise ExerciseError(
-                f"{what} holds {v!r}; expected numbers in [{low:g}, {high:g}]."
-            )
-        out.append(float(v))
-    return out
+    return [number(v, f"{what}[{i}]", low, high) for i, v in enumerate(values)]
 
 
 def _mean_accuracy(models, images, labels) -> float:
@@ -363,15 +362,7 @@ def check_corruption_report(
     """
     from ..experiments.robustness import CHANCE
 
-    report = call(my_experiment, models, images.clone(), labels, name="my_experiment")
-    if not isinstance(report, dict):
-        raise ExerciseError(
-            f"my_experiment returned a {type(report).__name__}; expected a dict with "
-            f"keys {', '.join(map(repr, _REPORT_KEYS))}."
-        )
-    missing = [k for k in _REPORT_KEYS if k not in report]
-    if missing:
-        raise ExerciseError(f"the hand-in has no {', '.join(map(repr, missing))}.")
+    report = hand_in(my_experiment, _REPORT_KEYS, models, images.clone(), labels)
     description = report["corruption"]
     if not isinstance(description, str) or len(description.split()) < 3:
         raise ExerciseError(
@@ -442,12 +433,7 @@ def check_corruption_report(
                 "correctly, corrupted by your function (mean over the models): measure "
                 "on the images given, with every model in models['CNN']."
             )
-    answer = report["answer"]
-    if not isinstance(answer, str) or len(answer.split()) < _MIN_ANSWER_WORDS:
-        raise ExerciseError(
-            f'"answer" must argue your conclusion in at least {_MIN_ANSWER_WORDS} '
-            "words (a few sentences)."
-        )
+    answer = argument(report)
 
     def kept(accuracies, i):
         base = accuracies[0] - CHANCE
@@ -463,5 +449,5 @@ def check_corruption_report(
     print("\n".join(lines))
     print("(kept: the share of the clean accuracy above chance, of the means)")
     print(f"answer: {answer}")
-    passed("corruption_report", "complete; the argument is graded by hand.")
+    graded_by_hand("corruption_report")
     return report

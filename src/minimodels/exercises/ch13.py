@@ -10,7 +10,7 @@ from numbers import Real
 from typing import Any, Callable, Mapping, Sequence
 
 from ..stats import t_quantile
-from .core import ExerciseError, call, judge_prediction, passed
+from .core import ExerciseError, argument, call, hand_in, judge_prediction, passed
 
 __all__ = [
     "STRICT_POINTS",
@@ -261,7 +261,7 @@ def check_seed_interval(
 
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:,\d{3})*(?:\.\d+)?")
 REPORT_KEYS = ("claim", "numbers", "sentence", "answer")
-MIN_SENTENCE_WORDS, MIN_ANSWER_WORDS = 10, 20
+MIN_SENTENCE_WORDS = 10
 
 
 def _numbers_in(text: str) -> list[float]:
@@ -340,15 +340,7 @@ def check_claim_numbers_report(
     the argument is graded by hand.
     """
     name = "my_experiment"
-    report = call(my_experiment, name=name)
-    if not isinstance(report, dict):
-        raise ExerciseError(
-            f"{name} returned a {type(report).__name__}; expected a dict with the keys "
-            f"{', '.join(REPORT_KEYS)}."
-        )
-    missing = [k for k in REPORT_KEYS if k not in report]
-    if missing:
-        raise ExerciseError(f"{name}'s dict has no {', '.join(map(repr, missing))}.")
+    report = hand_in(my_experiment, REPORT_KEYS, name=name)
     claim = report["claim"]
     by_claim = {v.claim: v for v in verdicts}
     if isinstance(claim, bool) or claim not in by_claim:
@@ -365,22 +357,18 @@ def check_claim_numbers_report(
     for key, x in numbers.items():
         if not isinstance(x, Real) or isinstance(x, bool) or not math.isfinite(x):
             raise ExerciseError(f"'numbers'[{key!r}] is {x!r}; expected a number.")
-    for key in ("sentence", "answer"):
-        if not isinstance(report[key], str):
-            raise ExerciseError(
-                f"{key!r} is a {type(report[key]).__name__}; expected a string."
-            )
-    for key, least in (("sentence", MIN_SENTENCE_WORDS), ("answer", MIN_ANSWER_WORDS)):
-        words = len(report[key].split())
-        if words < least:
-            raise ExerciseError(
-                f"{key!r} has {words} words; write at least {least}: "
-                + (
-                    "the claim as the post should state it, with its numbers."
-                    if key == "sentence"
-                    else "argue that the sentence is as strong as the evidence."
-                )
-            )
+    sentence = report["sentence"]
+    if not isinstance(sentence, str):
+        raise ExerciseError(
+            f"'sentence' is a {type(sentence).__name__}; expected a string."
+        )
+    words = len(sentence.split())
+    if words < MIN_SENTENCE_WORDS:
+        raise ExerciseError(
+            f"'sentence' has {words} words; write at least {MIN_SENTENCE_WORDS}: "
+            "the claim as the post should state it, with its numbers."
+        )
+    argument(report, name)
     verdict = by_claim[claim]
     sources = _sources(verdict)
     rows = []

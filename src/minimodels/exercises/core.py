@@ -13,11 +13,16 @@ Every chapter's exercises follow one pattern (introduced in chapter 01):
 Each ``check_*`` docstring states what it verifies (the instructor guide lists
 them). The checks of chapter NN live in ``chNN.py`` beside this file, built on
 :func:`call`, :func:`compare` and :func:`passed`, which instructors can use to
-write new checks in a few lines.
+write new checks in a few lines. The checks of the open-ended exercises share
+:func:`hand_in`, :func:`number`, :func:`whole_number`, :func:`table`,
+:func:`argument`, :func:`print_hand_in` and :func:`graded_by_hand`.
 """
 
 from __future__ import annotations
 
+import math
+import numbers
+import textwrap
 from typing import Any, Callable
 
 import torch
@@ -32,6 +37,14 @@ __all__ = [
     "judge_prediction",
     "accuracy_drop_options",
     "accuracy_drop_answer",
+    "MIN_ANSWER_WORDS",
+    "hand_in",
+    "number",
+    "whole_number",
+    "table",
+    "argument",
+    "print_hand_in",
+    "graded_by_hand",
 ]
 
 
@@ -150,3 +163,155 @@ def accuracy_drop_answer(before: float, after: float) -> tuple[str, str]:
     drop = 100 * (before - after)
     answer = "a" if drop < SMALL_DROP else "b" if drop <= LARGE_DROP else "c"
     return answer, f"{abs(drop):.1f} points {'lower' if drop >= 0 else 'higher'}"
+
+
+# --- Open-ended exercises: the hand-in, checked for completeness -----------------
+# An open-ended exercise's my_experiment() returns a dict: its measurements and
+# "answer", a few sentences that argue the conclusion. A check verifies that the
+# hand-in is complete and coherent and prints it; a person grades the argument.
+
+MIN_ANSWER_WORDS = 20  # "a few sentences": fewer words cannot argue from numbers
+
+
+def hand_in(
+    experiment: Callable, keys: tuple[str, ...], *args, name: str = "my_experiment"
+) -> dict:
+    """Call the student's ``experiment(*args)`` and return its hand-in.
+
+    Raises :class:`ExerciseError` (through :func:`call`) when ``experiment`` is a
+    stub or crashes, when it returns anything but a dict, or when the dict lacks
+    any of ``keys``; the messages name the expected keys and the missing ones.
+    ``name`` is how the messages call the function.
+    """
+    report = call(experiment, *args, name=name)
+    expected = ", ".join(repr(k) for k in keys)
+    if not isinstance(report, dict):
+        raise ExerciseError(
+            f"{name} returned {type(report).__name__}; expected a dict with the "
+            f"keys {expected}. Did you forget `return`?"
+        )
+    missing = [k for k in keys if k not in report]
+    if missing:
+        raise ExerciseError(
+            f"{name}'s hand-in has no {', '.join(repr(k) for k in missing)}: "
+            f"expected the keys {expected}."
+        )
+    return report
+
+
+def _bounds(low: float, high: float) -> str:
+    """`` from low to high``, `` of at least low``, ... or nothing."""
+    if math.isfinite(low) and math.isfinite(high):
+        return f" from {low:g} to {high:g}"
+    if math.isfinite(low):
+        return f" of at least {low:g}"
+    if math.isfinite(high):
+        return f" of at most {high:g}"
+    return ""
+
+
+def number(
+    value: Any, where: str, low: float = -math.inf, high: float = math.inf
+) -> float:
+    """``value`` as a float: a finite real number (or a one-element tensor) in
+    ``[low, high]``.
+
+    Otherwise raises :class:`ExerciseError` naming ``where`` the value came from
+    (e.g. ``"val_acc['euclidean']"``) and what was expected; a share in [0, 1]
+    given in percent is named as such. ``bool`` is not a number here.
+    """
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ExerciseError(f"{where} is {value!r}; expected a number.")
+    if not (math.isfinite(value) and low <= value <= high):
+        # a share given in percent is the usual slip
+        percent = low == 0 and high == 1 and 1 < value <= 100
+        raise ExerciseError(
+            f"{where} is {value:g}; expected a finite number{_bounds(low, high)}"
+            + (" (0.9, not 90)." if percent else ".")
+        )
+    return float(value)
+
+
+def whole_number(
+    value: Any, where: str, low: float = -math.inf, high: float = math.inf
+) -> int:
+    """``value`` as an int: a whole number (``int``, not ``bool``) in
+    ``[low, high]``.
+
+    Otherwise raises :class:`ExerciseError` naming ``where`` the value came from
+    and what was expected. A float such as ``4.0`` is not a whole number here.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ExerciseError(
+            f"{where} is {value!r}; expected a whole number{_bounds(low, high)}."
+        )
+    if not low <= value <= high:
+        raise ExerciseError(
+            f"{where} is {value}; expected a whole number{_bounds(low, high)}."
+        )
+    return int(value)
+
+
+def table(
+    experiment: Callable,
+    keys: tuple[str, ...],
+    *args,
+    min_rows: int,
+    name: str = "my_experiment",
+) -> tuple[dict, dict]:
+    """The hand-in (:func:`hand_in`) and its first key's value, which must be a
+    dict of at least ``min_rows`` rows (a table: one row per variant)."""
+    report = hand_in(experiment, keys, *args, name=name)
+    rows = report[keys[0]]
+    if not isinstance(rows, dict) or len(rows) < min_rows:
+        got = f"{len(rows)} rows" if isinstance(rows, dict) else repr(rows)
+        raise ExerciseError(
+            f"{name}'s {keys[0]!r} is {got}; expected a dict of at least "
+            f"{min_rows} rows, one per variant you measured."
+        )
+    return report, rows
+
+
+def argument(
+    report: dict,
+    name: str = "my_experiment",
+    key: str = "answer",
+    least: int = MIN_ANSWER_WORDS,
+) -> str:
+    """The hand-in's ``report[key]``: a string of at least ``least`` words
+    (:data:`MIN_ANSWER_WORDS` unless told), a few sentences that argue the
+    conclusion. Otherwise raises :class:`ExerciseError` saying how many words it
+    has (0 for anything but a string)."""
+    answer = report[key]
+    words = len(answer.split()) if isinstance(answer, str) else 0
+    if words < least:
+        raise ExerciseError(
+            f"{name}'s {key!r} has {words} words; expected at least {least}: a few "
+            "sentences that argue your conclusion from your numbers."
+        )
+    return answer
+
+
+def print_hand_in(
+    header: list[str], rows: list[list[str]], answer: str, *notes: str
+) -> None:
+    """Print a hand-in: the table (``header``, then ``rows`` of strings; first
+    column left-aligned, the others right-aligned), the ``notes`` one per line,
+    then the argument, wrapped at 88 columns."""
+    lines = [header, *rows]
+    widths = [max(len(row[i]) for row in lines) for i in range(len(header))]
+    for row in lines:
+        cells = [row[0].ljust(widths[0])]
+        cells += [cell.rjust(w) for cell, w in zip(row[1:], widths[1:])]
+        print("  ".join(cells).rstrip())
+    for note in notes:
+        print(note)
+    print(textwrap.fill(answer, width=88, initial_indent="answer: "))
+
+
+def graded_by_hand(name: str) -> None:
+    """The passing line of an open-ended check: the hand-in is complete, and a
+    person grades its argument."""
+    passed(name, "complete; the argument is graded by hand.")
