@@ -1,7 +1,8 @@
-"""Student versions (minimodels.course): the transformation, the CLI, and a real kernel.
+"""Student versions (minimodels.course): the transformation and the CLI.
 
 Every chapter found in chapters/ is covered; a chapter without exercises gets
-the transformation tests but no exercise-check test.
+the transformation tests but no exercise-check test. The student versions run
+in a real kernel in tests/test_nbgrader.py.
 """
 
 import ast
@@ -10,8 +11,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
 
 import minimodels.exercises
 from minimodels.authoring.course import (
@@ -26,7 +25,6 @@ from minimodels.authoring.course import (
     stub_solutions,
     student_notebook,
 )
-from minimodels.cache import cache_dir
 from minimodels.exercises import ExerciseError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -161,73 +159,9 @@ def test_each_check_explains_its_stub(exercise):
         check(stub)
 
 
-# --- The first exercise check of each chapter, in a real kernel ----------------
-
-
-def _run(client, cell, index):
-    """Execute one cell; return the CellExecutionError it raised, or None."""
-    try:
-        client.execute_cell(cell, index)
-    except CellExecutionError as err:
-        return err
-    return None
-
-
-@pytest.mark.parametrize("path", WITH_EXERCISES, ids=lambda p: p.stem)
-def test_student_version_runs_to_its_first_check_which_fails_on_the_stub(
-    path, tmp_path, monkeypatch
-):
-    """The student notebook, written to a folder outside the repository, runs cell by
-    cell.
-
-    Every cell before the first check runs; the check raises ExerciseError with
-    its "not written yet" message. Then, in the same kernel, the instructor's
-    solution cell and the same check cell run and pass: every cell before them is
-    the instructor's own (asserted), so this is the instructor notebook run the
-    same way.
-    """
-    instructor = read(path)
-    first = find_exercises(instructor, path.name)[0]
-    nbformat.write(student_notebook(instructor, path.name), tmp_path / path.name)
-    student = read(tmp_path / path.name)
-    check_index = first.check_cell + 1  # the header cell comes before it
-    for i in range(first.check_cell):
-        if i != first.solution_cell:
-            assert student.cells[i + (i >= 1)].source == instructor.cells[i].source
-
-    # The kernel runs outside the repository, where the package would look for its
-    # cache in the home folder: point it at the build's cache (the trained models).
-    cache = cache_dir()
-    monkeypatch.setenv("MINIMODELS_CACHE", "off" if cache is None else str(cache))
-    client = NotebookClient(
-        student,
-        timeout=600,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(tmp_path)}},
-    )
-    with client.setup_kernel():
-        for i in range(check_index):
-            err = _run(client, student.cells[i], i)
-            assert err is None, (
-                f"{path.name}: student cell {i} (before the first check) failed:\n{err}"
-            )
-        err = _run(client, student.cells[check_index], check_index)
-        assert err is not None, f"{path.name}: {first.check} passed on the stub"
-        assert err.ename == "ExerciseError" and NOT_WRITTEN in err.evalue, (
-            f"{path.name}: {first.check} on the stub should explain it, "
-            f"got {err.ename}: {err.evalue}"
-        )
-
-        for i in (first.solution_cell, first.check_cell):
-            err = _run(client, instructor.cells[i], i)
-            assert err is None, f"{path.name}: instructor cell {i} failed:\n{err}"
-        outputs = instructor.cells[first.check_cell].outputs
-        printed = "".join(
-            out.get("text", "") for out in outputs if out.output_type == "stream"
-        )
-        assert "\N{CHECK MARK}" in printed, (
-            f"{path.name}: {first.check} printed no check mark: {printed!r}"
-        )
+# The student version run in a real kernel (every cell before a chapter's first
+# check runs, and that check explains the stub) is tested through nbgrader, on
+# every chapter: tests/test_nbgrader.py.
 
 
 # --- Bad notebooks and the command line ---------------------------------------

@@ -284,9 +284,42 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser(
         "list", help="print every exercise: chapter, heading, check function"
     )
+    commands.add_parser(
+        "mark",
+        help="write nbgrader's metadata into the exercise cells of every chapter "
+        "(in place)",
+    )
+    course = commands.add_parser(
+        "nbgrader",
+        help="lay out COURSE_DIR for nbgrader: its configuration and the chapters "
+        "as one assignment",
+    )
+    course.add_argument("course_dir", metavar="COURSE_DIR")
+    course.add_argument(
+        "--cache",
+        default="_build/cache",
+        help="the model cache grading reads (default: _build/cache, the book's)",
+    )
     args = parser.parse_args(argv)
     try:
-        if args.command == "student":
+        if args.command in ("mark", "nbgrader"):
+            from . import nbgrader
+
+        if args.command == "mark":
+            changed = nbgrader.mark_chapters(args.chapters)
+            n_exercises = len(list_exercises(args.chapters))
+            print(
+                f"{n_exercises} exercises marked for nbgrader; "
+                f"{len(changed)} notebooks changed"
+            )
+        elif args.command == "nbgrader":
+            source = nbgrader.write_course(args.chapters, args.course_dir, args.cache)
+            print(
+                f"wrote {source} and {Path(args.course_dir) / 'nbgrader_config.py'}; "
+                f"next, in {args.course_dir}: nbgrader generate_assignment "
+                f"{nbgrader.ASSIGNMENT}"
+            )
+        elif args.command == "student":
             written = write_student_versions(args.chapters, args.out_dir)
             n_exercises = len(list_exercises(args.chapters))
             print(
