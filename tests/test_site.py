@@ -333,6 +333,17 @@ def test_page_loads_with_its_images_and_working_links(driver, site, base_url, pa
     assert not problems, f"{page}: {len(problems)} problem(s):\n" + "\n".join(problems)
 
 
+@pytest.mark.parametrize("page", PAGES)
+def test_page_runs_no_script_from_another_site(site, page):
+    # The site works offline. A notebook widget (tqdm's progress bar under Jupyter)
+    # would make myst-nb add the ipywidgets script from a CDN; the book build prints
+    # a final progress line instead (minimodels.book.setup).
+    html = (site / f"{page}.html").read_text(encoding="utf-8")
+    remote = re.findall(r"<script[^>]*\bsrc=[\"']((?:https?:)?//[^\"']+)", html)
+    assert remote == [], f"{page}: scripts loaded from another site: {remote}"
+    assert "application/vnd.jupyter.widget" not in html, f"{page}: a notebook widget"
+
+
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_colab_button_opens_this_chapter(driver, site, base_url, config, chapter):
     owner_repo = urlsplit(config["repository"]["url"]).path.strip("/")

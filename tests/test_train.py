@@ -1,3 +1,5 @@
+import os
+
 import pytest
 import torch
 from torch import nn
@@ -130,3 +132,20 @@ def test_validation_every_few_epochs_and_after_the_last():
     assert len(history.train_acc) == 5
     with pytest.raises(ValueError, match="val_every must be at least 1, got 0"):
         fit(_mlp(), train, val, progress=False, val_every=0)
+
+
+def test_progress_is_a_final_line_in_the_book_build(monkeypatch, capsys):
+    # minimodels.book.setup (the book's Sphinx extension) sets the variable; the
+    # kernels it starts then print one line instead of a notebook widget.
+    from minimodels import book
+    from minimodels.train import PROGRESS_ENV, _FinalLineBar, _progress
+
+    monkeypatch.setenv(PROGRESS_ENV, "")  # restored (unset) after the test
+    book.setup(app=None)
+    assert os.environ[PROGRESS_ENV] == "line"
+    bar = _progress(3, True, desc="ViT")
+    assert isinstance(bar, _FinalLineBar)
+    for _ in range(3):
+        bar.update()
+    bar.close()
+    assert capsys.readouterr().out.startswith("ViT: 100%")

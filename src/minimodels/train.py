@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import math
+import os
 import random
 import sys
 import time
@@ -156,12 +157,19 @@ class _FinalLineBar:
         self._bar.close()
 
 
+# Set to "line" by the book build (minimodels.book.setup, a Sphinx extension): its
+# pages are static, so a widget there would be an empty box that loads the ipywidgets
+# script from a CDN; the reader sees the final line instead.
+PROGRESS_ENV = "MINIMODELS_PROGRESS"
+
+
 def _progress(total: int, enabled: bool, desc: str):
     """A progress bar over epochs, chosen for where the output goes.
 
     A widget in Jupyter and on Colab (tqdm.auto, when ipywidgets is installed);
-    a live text bar in a terminal; elsewhere (the built book, tests) a single
-    final line with the last epoch's numbers.
+    a live text bar in a terminal; elsewhere (the built book, where
+    ``MINIMODELS_PROGRESS=line``; tests and logs) a single final line with the
+    last epoch's numbers.
     """
     from tqdm import TqdmWarning
 
@@ -175,11 +183,14 @@ def _progress(total: int, enabled: bool, desc: str):
 
     if not enabled:
         return text_tqdm(total=total, disable=True)
+    final_line = dict(total=total, desc=desc, ncols=100, ascii=False)
+    if os.environ.get(PROGRESS_ENV) == "line":
+        return _FinalLineBar(text_tqdm, **final_line)
     if issubclass(tqdm, notebook_tqdm):  # in Jupyter with ipywidgets: a widget
         return tqdm(total=total, desc=desc)
     if sys.stderr.isatty():
         return text_tqdm(total=total, desc=desc)
-    return _FinalLineBar(text_tqdm, total=total, desc=desc, ncols=100, ascii=False)
+    return _FinalLineBar(text_tqdm, **final_line)
 
 
 def _lr_factor(step: int, steps_per_epoch: int, config: TrainConfig) -> float:
