@@ -79,6 +79,7 @@ _NOT_COMPUTING = (
     "cache.py",
     "course.py",
     "literature.py",
+    "schematics.py",
     "verdicts.py",
     "exercises",
 )
