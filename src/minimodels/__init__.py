@@ -11,6 +11,7 @@ module                  what it holds
 ``train``               seeding, ``fit`` / ``evaluate``, ``eval_mode``, counting (00-01)
 ``exercises``           the checks behind every exercise cell (01)
 ``conv``                ``conv2d_loops``, ``conv2d_unfold``, ``Conv2d`` (02)
+``schematics``          drawings of im2col, SmallCNN, attention, the ViT (02-07)
 ``pooling``             max / average / global / blur pooling (03)
 ``receptive_field``     analytic and effective receptive fields (03)
 ``cnn``                 ``SmallCNN`` (03-04)
