@@ -184,3 +184,59 @@ def test_no_assert_on_a_verdict_or_its_thresholds(root):
                 assert not names & {"verdict", "verdicts"}, (
                     f"{path.name} cell {i}: {ast.unparse(node.test)}"
                 )
+
+
+# A chapter named in prose ("chapter 7", "Chapters 9 and 11") outside a {doc} link.
+PLAIN_CHAPTER = re.compile(r"\b[Cc]hapters? \d")
+DOC_ROLE = re.compile(r"\{doc\}`[^`]*`")
+INLINE_CODE = re.compile(r"`[^`\n]*`")
+
+
+def _prose(source: str) -> str:
+    """Markdown without {doc} links, inline code and fenced code blocks."""
+    source = re.sub(r"```\w*\n.*?```", "", source, flags=re.S)  # ```bash blocks
+    return INLINE_CODE.sub("", DOC_ROLE.sub("", source))
+
+
+def test_every_reference_to_a_chapter_is_a_link(root):
+    pages = [(p, read(p).cells) for p in chapters(root)]
+    found = []
+    for path, cells in pages:
+        for i, cell in enumerate(cells):
+            if cell.cell_type == "markdown":
+                for m in PLAIN_CHAPTER.finditer(_prose(cell.source)):
+                    found.append(f"{path.name} cell {i}: {m.group()!r}")
+    for name in ("glossary.md", "instructors.md", "index.md"):
+        for m in PLAIN_CHAPTER.finditer(_prose((root / name).read_text())):
+            found.append(f"{name}: {m.group()!r}")
+    assert found == [], (
+        f"{len(found)} chapter references without a {{doc}} link, e.g. "
+        "{doc}`chapter 7 <07_vision_transformer>`:\n" + "\n".join(found)
+    )
+
+
+def test_every_chapter_opens_with_objectives_and_closes_with_questions(root):
+    for path in chapters(root)[1:]:  # 00 is the introduction
+        markdown = [c.source for c in read(path).cells if c.cell_type == "markdown"]
+        head, tail = "\n".join(markdown[:3]), "\n".join(markdown[-3:])
+        assert re.search(r"```\{admonition\} Learning objectives", head), (
+            f"{path.name}: no 'Learning objectives' admonition in its first cells"
+        )
+        assert re.search(r"```\{admonition\} Check your understanding", tail), (
+            f"{path.name}: no 'Check your understanding' admonition at its end"
+        )
+
+
+def test_every_figure_has_a_caption_a_name_and_alt_text(root):
+    for path in chapters(root):
+        for i, cell in enumerate(read(path).cells):
+            mystnb = cell.metadata.get("mystnb", {})
+            if "figure" not in mystnb:
+                continue
+            where = f"{path.name} cell {i}"
+            figure = mystnb["figure"]
+            assert figure.get("caption") and figure.get("name"), where
+            alt = mystnb.get("image", {}).get("alt", "")
+            assert len(alt.split()) >= 8, (
+                f"{where}: describe the figure in mystnb.image.alt (8 words or more)"
+            )
