@@ -27,7 +27,7 @@ module                  what it holds
 ``attention_distance``  mean attention distance per block and head (08)
 ``attention_ablation``  a trained ViT's attention replaced by a null at test time (08)
 ``synthetic``           seeded images of simple shapes, the long-range task (08)
-``probes``              linear probes of a layer's features (08)
+``probes``              what a trained model learned: linear probes, position embeddings, one query's attention (07-08)
 ``verdicts``            the six claims' verdicts, computed from measurements (08-13)
 ``literature``          the published figures the chapters quote, with sources (09)
 ``flops``               FLOP counts; torchvision's reference models (09)
