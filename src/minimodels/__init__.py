@@ -24,7 +24,7 @@ module                  what it holds
 ``timing``              robust timing for speed ratios (06, ``benchmarks/``)
 ``augment``             random shifts for training (07)
 ``stats``               mean and 95% t-interval over seeds; test-set sampling error (07)
-``probes``              inside a trained model: probes, position similarity, attention (07-08)
+``probes``              probes, position similarity, one query's attention (07-08)
 ``attention_distance``  mean attention distance per block and head (08)
 ``attention_ablation``  a trained ViT's attention replaced by a null at test time (08)
 ``synthetic``           seeded images of simple shapes, the long-range task (08)
