@@ -1,5 +1,5 @@
 """shift against torch.roll and padding + cropping; the equivariance facts chapter 10
-states; shift_robustness.
+states; shift_robustness; shift_flips against a digit-by-digit computation.
 """
 
 import random
@@ -12,10 +12,12 @@ from torch import nn
 from minimodels.conv import conv2d_unfold
 from minimodels.pooling import GlobalAvgPool, max_pool2d
 from minimodels.shifts import (
+    ShiftFlips,
     ShiftRobustness,
     equivariance_error,
     invariance_error,
     shift,
+    shift_flips,
     shift_robustness,
     shift_vs_noise,
 )
@@ -240,3 +242,76 @@ def test_bad_input_is_explained():
         shift_robustness(
             CornerInkClassifier(), x, torch.zeros(2, dtype=torch.long), [1, -1]
         )
+
+
+@pytest.mark.parametrize("distance", [1, 3])
+def test_shift_flips_matches_one_image_at_a_time(distance):
+    torch.manual_seed(0)
+    # position-dependent: a linear readout of 4x4 block means
+    model = nn.Sequential(nn.AvgPool2d(4), nn.Flatten(), nn.Linear(49, 10))
+    x = (torch.rand(16, 1, 28, 28) > 0.8).float()  # sparse ink
+    x[-2:] = 0.0  # blank images: no move changes them
+    found = shift_flips(model, x, distance, batch_size=5)
+    assert isinstance(found, ShiftFlips)
+    d = distance
+    assert found.moves == [(d, 0), (-d, 0), (0, d), (0, -d)]
+    padded = F.pad(x, (d, d, d, d))  # zeros around: the shifted digit is a crop
+    with torch.no_grad():
+        for i in range(len(x)):
+            before = model(x[i : i + 1]).argmax(1).item()
+            assert found.before[i].item() == before
+            flipped, first = False, None
+            for k, (dy, dx) in enumerate(found.moves):
+                crop = padded[i : i + 1, :, d - dy : d - dy + 28, d - dx : d - dx + 28]
+                after = model(crop).argmax(1).item()
+                assert found.after[k, i].item() == after
+                if after != before and first is None:
+                    first = (dy, dx, after)
+                flipped |= after != before
+            assert found.flipped[i].item() == flipped
+            if flipped:
+                assert found.first_flip(i) == first
+    assert found.flipped[:-2].sum() >= 10 and not found.flipped[-2:].any()
+
+
+def test_shift_flips_on_a_known_model():
+    # a square just below the top-left 8x8 corner: only the move up brings it in
+    x = torch.zeros(3, 1, 16, 16)
+    x[0, :, 8, 0:2] = 1.0
+    x[1, :, 3, 3] = 1.0  # inside the corner whatever the move: never flips
+    x[2, :, 12, 4] = 1.0  # far below it: never flips
+    found = shift_flips(CornerInkClassifier(), x)
+    assert found.before.tolist() == [0, 1, 0]
+    assert found.flipped.tolist() == [True, False, False]
+    assert found.after[:, 0].tolist() == [0, 1, 0, 0]  # down, up, right, left
+    assert found.first_flip(0) == (-1, 0, 1)
+    with pytest.raises(
+        ValueError,
+        match=(
+            r"first_flip: expected an image whose prediction some move changes, "
+            r"got image 1, whose prediction \(1\) every move keeps"
+        ),
+    ):
+        found.first_flip(1)
+    # circular: the pixel of row 12 moved down 4 comes back at row 0, in the corner
+    assert shift_flips(CornerInkClassifier(), x[2:], 4, "circular").flipped.item()
+
+
+def test_shift_flips_explains_bad_input():
+    x = torch.zeros(2, 1, 8, 8)
+    for bad in (0, -1, 1.0, True):
+        with pytest.raises(
+            ValueError,
+            match=(
+                r"shift_flips: expected a distance of at least 1 whole pixel, "
+                rf"got {type(bad).__name__} {bad!r}"
+            ),
+        ):
+            shift_flips(CornerInkClassifier(), x, bad)
+    with pytest.raises(
+        ValueError,
+        match=r"shift_flips expects images of shape \(B, C, H, W\), got 3-D input",
+    ):
+        shift_flips(CornerInkClassifier(), x[0])
+    with pytest.raises(ValueError, match=r"shift mode must be one of"):
+        shift_flips(CornerInkClassifier(), x, 1, "reflect")

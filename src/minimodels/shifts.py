@@ -19,7 +19,9 @@ shift (Zhang 2019's metric, there between two random shifts of the same image).
 :func:`shift_vs_noise` measures consistency on the images a model classifies
 correctly, beside a control: noise that changes each image by as much as the
 shift did, so a low consistency can be told apart from a model that any change
-of that size would flip.
+of that size would flip. :func:`shift_flips` names the images behind a
+consistency below 1: those whose predicted class some shift by ``distance``
+pixels changes, and how.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ __all__ = [
     "shift_robustness",
     "ShiftVsNoise",
     "shift_vs_noise",
+    "ShiftFlips",
+    "shift_flips",
 ]
 
 SHIFT_MODES = ("zeros", "circular")
@@ -258,3 +262,62 @@ def shift_vs_noise(
         out.shift.append(kept["shift"])
         out.noise.append(kept["noise"])
     return out
+
+
+class ShiftFlips(NamedTuple):
+    """What :func:`shift_flips` found: each image's predicted class before and after
+    each move."""
+
+    moves: list[tuple[int, int]]  # (dy, dx) of each move: down, up, right, left
+    before: torch.Tensor  # (B,) predicted class of each unshifted image
+    after: torch.Tensor  # (M, B) predicted class after each of the M moves
+
+    @property
+    def flipped(self) -> torch.Tensor:
+        """``(B,)`` bool: True where some move changes the predicted class."""
+        return (self.after != self.before).any(0)
+
+    def first_flip(self, i: int) -> tuple[int, int, int]:
+        """``(dy, dx, predicted class)`` of the first move that changes image ``i``'s
+        prediction, in the order of ``moves``."""
+        changed = (self.after[:, i] != self.before[i]).nonzero().flatten()
+        if not len(changed):
+            raise ValueError(
+                "first_flip: expected an image whose prediction some move changes, "
+                f"got image {i}, whose prediction ({int(self.before[i])}) every move "
+                "keeps"
+            )
+        k = int(changed[0])
+        dy, dx = self.moves[k]
+        return dy, dx, int(self.after[k, i])
+
+
+def shift_flips(
+    model: nn.Module,
+    images: torch.Tensor,
+    distance: int = 1,
+    mode: str = "zeros",
+    batch_size: int = 500,
+) -> ShiftFlips:
+    """The predicted class of each image, unshifted and moved ``distance`` pixels down,
+    up, right and left (:func:`shift` with ``mode``).
+
+    :attr:`ShiftFlips.flipped` marks the images whose class some move changes: the
+    images a consistency below 1 (:func:`shift_robustness`) is made of, to look at
+    one by one. Eval mode, no gradients, ``batch_size`` images at a time.
+    """
+    check_images(images, "shift_flips")
+    if not isinstance(distance, int) or isinstance(distance, bool) or distance < 1:
+        raise ValueError(
+            "shift_flips: expected a distance of at least 1 whole pixel, "
+            f"got {type(distance).__name__} {distance!r}"
+        )
+    moves = list(_directions(distance))
+    before = predict(model, images, batch_size).argmax(1)  # (B,)
+    after = torch.stack(
+        [
+            predict(model, shift(images, dy, dx, mode), batch_size).argmax(1)
+            for dy, dx in moves
+        ]
+    )  # (M, B)
+    return ShiftFlips(moves, before, after)
