@@ -308,6 +308,27 @@ def test_warm_up_covers_every_chapter_once():
             assert all(E.request_key(runner._prepare(**r)[-1]) in keys for r in reqs)
 
 
+def test_warm_up_computes_every_analysis_a_chapter_reads(root):
+    """make models computes each analysis the chapters call (E.translation(), ...),
+    so no chapter computes one while the book is built or tested."""
+    import json
+    import re
+
+    called = set()
+    for path in sorted((root / "chapters").glob("*.ipynb")):
+        for cell in json.loads(path.read_text())["cells"]:
+            called |= set(re.findall(r"\bE\.(\w+)\(", "".join(cell["source"])))
+    analyses = {
+        name
+        for name in called
+        if name in ("locality", "parameter_efficiency", "translation")
+        or name in ("data_efficiency", "robustness")
+    }
+    assert analyses == set(E.ANALYSES)
+    for name in E.ANALYSES:
+        assert callable(getattr(E, name)), name
+
+
 def test_chapter_functions_are_not_shadowed_by_their_modules():
     """``E.locality`` is the function chapter 08 calls, though a module shares its
     name (as do translation, data_efficiency and robustness)."""

@@ -109,7 +109,7 @@ from .translation import (
     translation,
     translation_requests,
 )
-from .warmup import all_requests, warm_up
+from .warmup import ANALYSES, all_requests, analyse, warm_up
 
 # One flat namespace for the chapters (``E.train``, ``E.locality()``, ...): the
 # functions named like their modules are imported after them, so the names mean
@@ -140,7 +140,9 @@ __all__ = [
     "axis_requests",
     "convergence",
     # warmup
+    "ANALYSES",
     "all_requests",
+    "analyse",
     "warm_up",
     # chapter 08
     "DIAGONAL_EPOCHS",

@@ -3,13 +3,18 @@
 ``make models`` (which ``make book`` and ``make test`` run first) calls
 :func:`warm_up`: the runs of every chapter that are not cached yet are spread
 over all cores at once, longest first, so no notebook cell trains for minutes
-and the notebooks' times are measured on a warm cache. ``python -m
-minimodels.experiments`` does the same; ``--list`` only counts.
+and the notebooks' times are measured on a warm cache. Then each evidence
+chapter's analysis of those models (:data:`ANALYSES`: shift curves, attention
+distances, corruptions, ...) is computed and cached the same way, side by side.
+``python -m minimodels.experiments`` does the same; ``--list`` only counts.
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures as cf
+import multiprocessing
+import os
 import time
 
 from .data_efficiency import data_efficiency_requests
@@ -19,7 +24,7 @@ from .robustness import robustness_requests
 from .runner import SEEDS, _prepare, is_cached, request, request_key, train_many
 from .translation import translation_requests
 
-__all__ = ["all_requests", "warm_up"]
+__all__ = ["ANALYSES", "all_requests", "analyse", "warm_up"]
 
 
 def all_requests(seeds=SEEDS) -> list[dict]:
@@ -46,8 +51,43 @@ def all_requests(seeds=SEEDS) -> list[dict]:
 TIMED = (request("cnn", 0), request("vit", 0))
 
 
+# The evidence chapters' analyses (functions of minimodels.experiments, each cached),
+# longest first. Computed before the book is built: the build and the tests execute
+# every chapter several times, two at once (make test), and would otherwise compute
+# a missing analysis twice at the same time.
+ANALYSES = (
+    "translation",
+    "robustness",
+    "locality",
+    "parameter_efficiency",
+    "data_efficiency",
+)
+
+
+def _analyse_quietly(name: str) -> None:
+    """Worker: one chapter's analysis, one thread, stored in the cache."""
+    import torch
+
+    from .. import experiments
+
+    torch.set_num_threads(1)
+    getattr(experiments, name)(progress=False)
+
+
+def analyse(workers: int | None = None) -> None:
+    """Compute (or find in the cache) every analysis of :data:`ANALYSES`, in
+    ``workers`` processes (default: the number of cores)."""
+    workers = workers or os.cpu_count() or 1
+    with cf.ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context("spawn")
+    ) as pool:
+        for future in [pool.submit(_analyse_quietly, name) for name in ANALYSES]:
+            future.result()  # re-raises a worker's error here
+
+
 def warm_up(workers: int | None = None, progress: bool = True) -> int:
-    """Train every run of :func:`all_requests` that is not cached; how many were."""
+    """Train every run of :func:`all_requests` that is not cached, then compute the
+    chapters' analyses; how many models were trained."""
     requests = all_requests()
     missing = [r for r in requests if not is_cached(r)]
     start = time.perf_counter()
@@ -59,6 +99,13 @@ def warm_up(workers: int | None = None, progress: bool = True) -> int:
             f"{len(requests)} models, {len(missing)} trained in "
             f"{time.perf_counter() - start:.0f} s, {len(requests) - len(missing)} "
             "from the cache",
+            flush=True,
+        )
+    start = time.perf_counter()
+    analyse(workers)
+    if progress:
+        print(
+            f"{len(ANALYSES)} analyses ready in {time.perf_counter() - start:.0f} s",
             flush=True,
         )
     return len(missing)
