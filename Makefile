@@ -14,7 +14,9 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: install browser models book test clean student format
 
-install: $(STAMP) browser
+# pip and apt-get mostly wait on downloads: the two run side by side.
+install:
+	@$(MAKE) --no-print-directory -j2 $(STAMP) browser
 
 # Reinstalls whenever the pins or the package metadata change.
 $(STAMP): requirements.txt pyproject.toml
@@ -61,8 +63,11 @@ models: install
 book: models
 	$(BIN)/jupyter-book build . --all --builder html -W --keep-going || { rm -f _build/html/index.html; exit 1; }
 
+# Two test processes (pytest-xdist), each one file at a time, the longest files first
+# (tests/conftest.py). TEST_WORKERS=1 runs them in this process instead.
+TEST_WORKERS ?= 2
 test: models
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(if $(filter 1,$(TEST_WORKERS)),-p no:xdist,-n $(TEST_WORKERS) --dist loadfile)
 
 # ruff's formatter, then its safe fixes; tests/test_lint.py (in make test) checks both.
 format: $(STAMP)
