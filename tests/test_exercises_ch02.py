@@ -194,8 +194,8 @@ SOBEL_X = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
 
 def _flip_kernels():
     return {
-        "Sobel S_x": SOBEL_X,
-        "Sobel S_y": SOBEL_X.T,
+        "Sobel G_x": SOBEL_X,
+        "Sobel G_y": SOBEL_X.T,
         "box": torch.ones(3, 3) / 9,
         "random": torch.randn(3, 3, generator=torch.Generator().manual_seed(0)),
     }
@@ -209,7 +209,7 @@ def test_flip_prediction(capsys):
     check_flip_prediction(lambda: "b", _photo(), _flip_kernels())
     out = capsys.readouterr().out
     assert "\N{CHECK MARK} flip_prediction: (b)" in out
-    assert "Sobel S_x negated" in out and "Sobel S_y the same" in out
+    assert "Sobel G_x negated" in out and "Sobel G_y the same" in out
     assert "random" in out and "% different" in out
     for wrong in ("a", "c"):
         with pytest.raises(ExerciseError, match=r"so the answer is \(b\)"):
@@ -218,7 +218,7 @@ def test_flip_prediction(capsys):
 
 @pytest.mark.parametrize(
     "names, answer",
-    [(["Sobel S_y", "box"], "a"), (["Sobel S_x", "random"], "c")],
+    [(["Sobel G_y", "box"], "a"), (["Sobel G_x", "random"], "c")],
 )
 def test_flip_prediction_follows_the_measurement(names, answer):
     kernels = {n: k for n, k in _flip_kernels().items() if n in names}

@@ -288,7 +288,7 @@ def check_flip_prediction(
             "mirroring the image and then convolving is the same as convolving with "
             "the mirrored kernel and then mirroring the output. The two orders agree "
             "when a kernel is its own mirror image from left to right, as the "
-            "Gaussian, the sharpen kernel and S_y are. S_x's mirror image is -S_x, so "
+            "Gaussian, the sharpen kernel and G_y are. G_x's mirror image is -G_x, so "
             "its output comes back negated, and a random kernel gives another output "
             "altogether. Weight sharing builds in shifts and nothing else: a CNN that "
             "should treat a digit and its mirror image alike has to learn it."
