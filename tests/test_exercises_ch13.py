@@ -4,8 +4,10 @@ from the cache)."""
 import math
 from dataclasses import replace
 
+import measured
 import nbformat
 import pytest
+from measured import acc
 
 from minimodels import experiments as E
 from minimodels import verdicts as V
@@ -23,42 +25,17 @@ from minimodels.stats import t_interval
 CHAPTER = "13_verdicts"
 
 
-def acc(mean: float) -> E.Interval:
-    return E.over_seeds([mean])
-
-
-def diagonal(mean: float) -> E.DiagonalModel:
-    return E.DiagonalModel(acc(mean), parameters=1000, seconds=1.0, curves=[[mean]])
-
-
 def locality(uniform_block=0.6, probe_last=0.99, intact=0.97) -> E.Locality:
     """Chapter 08's results as the book measured them, roughly: block 2 made uniform
     costs 37 points, the CNN's last stage gains 8 over its untrained twin."""
-    return E.Locality(
+    return measured.locality(
         cnn_rf=[("c", 3), ("c", 5), ("c", 10)],
         cnn_probe=[0.74, 0.97, probe_last],
-        untrained_cnn_probe=[0.64, 0.82, 0.91],
-        vit_mad=[[3.0, 9.0], [8.0, 10.0]],
-        untrained_mad=[[14.0, 14.1], [14.0, 14.2]],
-        uniform_mad=14.4,
-        image_size=28,
-        patch_size=4,
-        other_token_weight=[0.8, 0.9],
-        untrained_other_token_weight=[0.97, 0.98],
-        uniform_other_token_weight=48 / 49,
         ablation=E.AttentionAblation(
             intact,
             {"uniform": [intact, uniform_block], "identity": [0.4, intact]},
             {"uniform": 0.3, "identity": 0.2},
         ),
-        embed_vs_conv=1e-7,
-        diagonal={
-            "SmallCNN": diagonal(0.99),
-            "ViT, 7 px patches": diagonal(0.93),
-            "ViT, 14 px patches": diagonal(0.95),
-            "no attention, 7 px patches": diagonal(0.51),
-            "no attention, 14 px patches": diagonal(0.52),
-        },
     )
 
 

@@ -5,54 +5,16 @@ the verdict). The results are built by hand, typed as the experiments return the
 from dataclasses import replace
 
 import pytest
+from measured import acc, diagonal, locality
 
 from minimodels import experiments as E
 from minimodels import verdicts as V
 from minimodels.flops import ReferenceModel
 
 
-def acc(mean: float) -> E.Interval:
-    """A number measured on one seed (zero-width interval)."""
-    return E.over_seeds([mean])
-
-
 def budget(converged: bool = True) -> E.Convergence:
     change = 0.0 if converged else 1.0
     return E.Convergence([80, 160], [0], 0.9, 0.9 + change / 100, change, converged)
-
-
-def diagonal(mean: float) -> E.DiagonalModel:
-    return E.DiagonalModel(acc(mean), parameters=1000, seconds=1.0, curves=[[mean]])
-
-
-def locality(**kw) -> E.Locality:
-    r = E.Locality(
-        cnn_rf=[("c", 3), ("c", 5), ("c", 10), ("c", 14), ("c", 24), ("c", 32)],
-        cnn_probe=[0.74, 0.97, 0.99],
-        untrained_cnn_probe=[0.64, 0.82, 0.91],
-        vit_mad=[[3.0, 9.0], [8.0, 10.0]],
-        untrained_mad=[[14.0, 14.1], [14.0, 14.2]],
-        uniform_mad=14.4,
-        image_size=28,
-        patch_size=4,
-        other_token_weight=[0.8, 0.9],
-        untrained_other_token_weight=[0.97, 0.98],
-        uniform_other_token_weight=48 / 49,
-        ablation=E.AttentionAblation(
-            0.97,
-            {"uniform": [0.6, 0.9], "identity": [0.4, 0.8]},
-            {"uniform": 0.3, "identity": 0.2},
-        ),
-        embed_vs_conv=1e-7,
-        diagonal={
-            "SmallCNN": diagonal(0.99),
-            "ViT, 7 px patches": diagonal(0.93),
-            "ViT, 14 px patches": diagonal(0.95),
-            "no attention, 7 px patches": diagonal(0.51),
-            "no attention, 14 px patches": diagonal(0.52),
-        },
-    )
-    return replace(r, **kw)
 
 
 def ablation(uniform_block=0.65, identity_all=0.2, intact=0.97):
