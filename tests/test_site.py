@@ -344,6 +344,22 @@ def test_page_runs_no_script_from_another_site(site, page):
     assert "application/vnd.jupyter.widget" not in html, f"{page}: a notebook widget"
 
 
+@pytest.mark.parametrize("page", PAGES)
+def test_every_image_has_alt_text_and_every_figure_a_caption(site, page):
+    # Alt text comes from mystnb.image.alt, captions from mystnb.figure
+    # (tests/test_notebooks.py checks the metadata; this checks what was rendered).
+    html = (site / f"{page}.html").read_text(encoding="utf-8")
+    main = html[html.find("<main") : html.find("</main>")]
+    images = re.findall(r"<img\b[^>]*>", main)
+    no_alt = [i[:120] for i in images if not re.search(r'\balt="[^"]*\w+ \w+', i)]
+    assert no_alt == [], f"{page}: images without alt text: {no_alt}"
+    figures = re.findall(r"<figure\b.*?</figure>", main, flags=re.S)
+    uncaptioned = [f[:120] for f in figures if "<figcaption" not in f]
+    assert uncaptioned == [], f"{page}: figures without a caption: {uncaptioned}"
+    plots = len(re.findall(r'<img\b[^>]*src="[^"]*_images/', main))
+    assert plots <= len(figures), f"{page}: {plots} plots, {len(figures)} figures"
+
+
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_colab_button_opens_this_chapter(driver, site, base_url, config, chapter):
     owner_repo = urlsplit(config["repository"]["url"]).path.strip("/")
