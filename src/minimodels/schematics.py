@@ -29,6 +29,7 @@ from torch import nn
 
 from .cnn import SmallCNN
 from .patches import PatchEmbedding, patchify
+from .shapes import format_shape
 from .train import eval_mode
 from .vit import ViT
 
@@ -225,11 +226,6 @@ def _legend(ax, x, y):
         )
         _label(ax, x + 0.4, y, label, ha="left")
         x += 0.5 + _text_width(label) + 0.35
-
-
-def _shape(shape) -> str:
-    """``(16, 28, 28)``; ``(64,)`` for one axis, as Python prints a tuple."""
-    return "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
 
 
 def _check_int(value, name: str, caller: str, low: int = 1) -> None:
@@ -448,7 +444,9 @@ def draw_small_cnn(model: SmallCNN, image_size: int = 28, ax=None) -> Figure:
         "global\naverage\npool",
         f"linear\n{head.in_features} → {head.out_features}",
     )
-    shapes = [_shape(zeros.shape[1:])] + [_shape(v.shape[1:]) for v in out.values()]
+    shapes = [format_shape(zeros.shape[1:])] + [
+        format_shape(v.shape[1:]) for v in out.values()
+    ]
     row_h, gap, space = 0.3, 0.12, 0.38 if n_stages < 4 else 0.26
     col_w = max(
         [_fit(t, FONT) for t in ("image", pool_text, head_text)]
@@ -476,10 +474,10 @@ def draw_small_cnn(model: SmallCNN, image_size: int = 28, ax=None) -> Figure:
         _label(ax, x + w / 2, shape_y, shape)
         prev_right, x = x + w, x + w + space
 
-    column(col_w, "image", "data", _shape(zeros.shape[1:]))
+    column(col_w, "image", "data", format_shape(zeros.shape[1:]))
     for i, layers in enumerate(stages, start=1):
         left = x
-        column(stage_w, "", None, _shape(out[f"stage{i}"].shape[1:]))  # a frame
+        column(stage_w, "", None, format_shape(out[f"stage{i}"].shape[1:]))  # a frame
         bottom_y, top_y = mid - frame_h / 2, mid + frame_h / 2
         _frame(ax, left, bottom_y, stage_w, frame_h, f"stage {i}", top_y + 0.08)
         top = mid + (len(layers) * row_h + (len(layers) - 1) * gap) / 2
@@ -499,13 +497,13 @@ def draw_small_cnn(model: SmallCNN, image_size: int = 28, ax=None) -> Figure:
         col_w,
         pool_text,
         _kind(model.global_pool),
-        _shape(out["pooled"].shape[1:]),
+        format_shape(out["pooled"].shape[1:]),
     )
     column(
         col_w,
         head_text,
         _kind(head),
-        _shape(out["logits"].shape[1:]),
+        format_shape(out["logits"].shape[1:]),
     )
     _label(
         ax,
@@ -640,17 +638,17 @@ def draw_vit(model: ViT, image_size: int = 28, ax=None) -> Figure:
     with torch.no_grad(), eval_mode(model):
         out = model.features(zeros)
     # (N (+1), D): the tokens' shape from the position embeddings to the readout
-    tokens = _shape(out["tokens"][0].shape[1:])
+    tokens = format_shape(out["tokens"][0].shape[1:])
 
-    steps = [("image", "data", _shape(zeros.shape[1:]))]
+    steps = [("image", "data", format_shape(zeros.shape[1:]))]
     if isinstance(model.patch_embed, PatchEmbedding):
         steps += [
             (
                 f"cut into\n$P \\times P$ patches\n$P = {P}$\n$N = {N}$",
                 "fixed",
-                _shape(patchify(zeros, P).shape[1:]),
+                format_shape(patchify(zeros, P).shape[1:]),
             ),
-            (f"linear patch\nembedding\nto $D = {D}$", "learned", _shape((N, D))),
+            (f"linear patch\nembedding\nto $D = {D}$", "learned", format_shape((N, D))),
         ]
     else:  # e.g. the hybrid's ConvStem: tokens on the P x P grid straight from pixels
         steps.append(
@@ -658,7 +656,7 @@ def draw_vit(model: ViT, image_size: int = 28, ax=None) -> Figure:
                 f"{type(model.patch_embed).__name__}\n"
                 f"$P = {P}$, $N = {N}$\nto $D = {D}$",
                 _kind(model.patch_embed),
-                _shape((N, D)),
+                format_shape((N, D)),
             )
         )
     if model.cls_token is not None:
@@ -677,12 +675,12 @@ def draw_vit(model: ViT, image_size: int = 28, ax=None) -> Figure:
         (
             "mean over\ntokens" if model.readout == "mean" else "take the\nclass token",
             "fixed",
-            _shape((model.head.in_features,)),
+            format_shape((model.head.in_features,)),
         ),
         (
             f"linear head\n{model.head.in_features} → {model.head.out_features}",
             _kind(model.head),
-            _shape(out["logits"].shape[1:]),
+            format_shape(out["logits"].shape[1:]),
         ),
     ]
     space, box_h = 0.18, 0.95
