@@ -21,7 +21,7 @@ import math
 import multiprocessing
 import os
 from dataclasses import asdict, dataclass, replace
-from typing import Any, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import torch
 from torch import nn
@@ -330,9 +330,27 @@ def train(recipe: str, *, progress: bool = True, **kwargs) -> Trained:
     return Trained(net, History(**result["history"]), acc, loss, spec)
 
 
-def _train_quietly(request: dict) -> None:
-    """Worker: one run, one thread, stored in the cache (the parent reads it back)."""
+def _one_thread() -> None:
     torch.set_num_threads(1)
+
+
+def _in_workers(function: Callable[[Any], Any], items: list, workers: int) -> Iterator:
+    """``function(item)`` for each item, in ``workers`` new processes of one torch
+    thread each (spawned: they inherit nothing but what they import), started in
+    the order of ``items``. Yields each result as its run finishes, re-raising a
+    worker's error. The workers of :func:`train_many` and of ``make models``'
+    analyses (:func:`~minimodels.experiments.warmup.analyse`)."""
+    with cf.ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_one_thread,
+    ) as pool:
+        for future in cf.as_completed([pool.submit(function, x) for x in items]):
+            yield future.result()
+
+
+def _train_quietly(request: dict) -> None:
+    """Worker: one run, stored in the cache (the parent reads it back)."""
     train(**request, progress=False)
 
 
@@ -366,14 +384,8 @@ def train_many(
     unique.sort(key=lambda r: _cost(specs[request_key(r)]), reverse=True)
     if unique and workers > 1 and cache_dir() is not None:
         bar = _progress(len(unique), progress, desc=f"training {len(unique)} models")
-        with cf.ProcessPoolExecutor(
-            workers, mp_context=multiprocessing.get_context("spawn")
-        ) as pool:
-            for future in cf.as_completed(
-                [pool.submit(_train_quietly, r) for r in unique]
-            ):
-                future.result()  # re-raises a worker's error here
-                bar.update()
+        for _ in _in_workers(_train_quietly, unique, workers):
+            bar.update()
         bar.close()
     return [
         train(**r, progress=progress and r in missing and workers == 1)

@@ -12,8 +12,6 @@ distances, corruptions, ...) is computed and cached the same way, side by side.
 from __future__ import annotations
 
 import argparse
-import concurrent.futures as cf
-import multiprocessing
 import os
 import time
 
@@ -21,7 +19,15 @@ from .data_efficiency import data_efficiency_requests
 from .locality import diagonal_requests
 from .parameters import control_requests, size_family_requests
 from .robustness import robustness_requests
-from .runner import SEEDS, _prepare, is_cached, request, request_key, train_many
+from .runner import (
+    SEEDS,
+    _in_workers,
+    _prepare,
+    is_cached,
+    request,
+    request_key,
+    train_many,
+)
 from .translation import translation_requests
 
 __all__ = ["ANALYSES", "all_requests", "analyse", "warm_up"]
@@ -65,24 +71,19 @@ ANALYSES = (
 
 
 def _analyse_quietly(name: str) -> None:
-    """Worker: one chapter's analysis, one thread, stored in the cache."""
-    import torch
-
+    """Worker: one chapter's analysis, stored in the cache."""
     from .. import experiments
 
-    torch.set_num_threads(1)
     getattr(experiments, name)(progress=False)
 
 
 def analyse(workers: int | None = None) -> None:
     """Compute (or find in the cache) every analysis of :data:`ANALYSES`, in
     ``workers`` processes (default: the number of cores)."""
-    workers = workers or os.cpu_count() or 1
-    with cf.ProcessPoolExecutor(
-        workers, mp_context=multiprocessing.get_context("spawn")
-    ) as pool:
-        for future in [pool.submit(_analyse_quietly, name) for name in ANALYSES]:
-            future.result()  # re-raises a worker's error here
+    for _ in _in_workers(
+        _analyse_quietly, list(ANALYSES), workers or os.cpu_count() or 1
+    ):
+        pass
 
 
 def warm_up(workers: int | None = None, progress: bool = True) -> int:
